@@ -1,0 +1,146 @@
+// Environment → typed Config. Every problem is one line naming the variable (the CLI exits 2).
+import { readFileSync } from 'node:fs';
+
+export interface Config {
+  /** git URL: https://, http://, ssh://, scp-style user@host:path, or file:// */
+  configRepo: string;
+  /** Branch to follow; undefined = the remote's default branch. */
+  configBranch: string | undefined;
+  managedNamespaces: string[];
+  clusterName: string;
+  /** Bucket for completion files; undefined = no S3 notifications. */
+  s3Bucket: string | undefined;
+  syncIntervalSeconds: number;
+  rolloutTimeoutSeconds: number;
+  webhookSecret: string | undefined;
+  /** Take over fields owned by other field managers (server-side apply force). */
+  forceConflicts: boolean;
+  /** Private key and known_hosts for ssh:// and scp-style repos. */
+  sshKeyFile: string | undefined;
+  sshKnownHostsFile: string | undefined;
+  /** Where the operator keeps its git cache. */
+  workDir: string;
+  /** Objects applied in parallel per namespace. */
+  applyConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** DNS-1123 label, as Kubernetes requires of namespace names. */
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A git ref name segment we accept (no spaces, no '..', no leading '-'). */
+const branchName = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$/;
+const repoUrl = /^(https?:\/\/|ssh:\/\/|file:\/\/|git:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const get = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  const required = (name: string, hint: string): string => {
+    const v = get(name);
+    if (!v) throw new ConfigError(name, `is required (${hint})`);
+    return v;
+  };
+
+  const configRepo = required('CONFIG_REPO', 'the git URL of the config repo');
+  if (!repoUrl.test(configRepo) || configRepo.startsWith('-')) {
+    throw new ConfigError('CONFIG_REPO', 'must be an https://, ssh://, file:// or user@host:path git URL');
+  }
+  const configBranch = get('CONFIG_BRANCH');
+  if (configBranch && !branchName.test(configBranch)) {
+    throw new ConfigError('CONFIG_BRANCH', `"${configBranch}" is not a valid branch name`);
+  }
+  const clusterName = required('CLUSTER_NAME', 'the folder of this cluster in the config repo');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(clusterName)) {
+    throw new ConfigError(
+      'CLUSTER_NAME',
+      `"${clusterName}" must be a single folder name (letters, digits, . _ -)`,
+    );
+  }
+
+  const managedNamespaces = parseNamespaces(get('MANAGED_NAMESPACES') ?? ownNamespace(env));
+
+  return {
+    configRepo,
+    configBranch,
+    managedNamespaces,
+    clusterName,
+    s3Bucket: get('S3_BUCKET'),
+    syncIntervalSeconds: positiveNumber(env, 'GIT_SYNC_INTERVAL', 60),
+    rolloutTimeoutSeconds: positiveNumber(env, 'ROLLOUT_TIMEOUT', 600),
+    webhookSecret: get('WEBHOOK_SECRET'),
+    forceConflicts: bool(env, 'FORCE_CONFLICTS', false),
+    sshKeyFile: safePath(env, 'GIT_SSH_KEY_FILE'),
+    sshKnownHostsFile: safePath(env, 'GIT_SSH_KNOWN_HOSTS'),
+    workDir: get('GSO_WORK_DIR') ?? '/tmp/git-sync-operator',
+    applyConcurrency: positiveNumber(env, 'APPLY_CONCURRENCY', 16),
+  };
+}
+
+function parseNamespaces(raw: string): string[] {
+  const list = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (list.length === 0) throw new ConfigError('MANAGED_NAMESPACES', 'lists no namespace');
+  for (const ns of list) {
+    if (!dnsLabel.test(ns)) {
+      throw new ConfigError(
+        'MANAGED_NAMESPACES',
+        `"${ns}" is not a valid namespace name (lowercase DNS label)`,
+      );
+    }
+  }
+  return list;
+}
+
+/** The pod's own namespace: POD_NAMESPACE (downward API) or the mounted service-account file. */
+function ownNamespace(env: Env): string {
+  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+  } catch {
+    throw new ConfigError('MANAGED_NAMESPACES', 'is required outside a pod (a comma list of namespaces)');
+  }
+}
+
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new ConfigError(name, `"${raw}" must be a positive number of seconds`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `"${raw}" must be true or false`);
+}
+
+/** A file path that may be placed inside git's ssh command line: no quotes or shell metacharacters. */
+function safePath(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  if (!/^[A-Za-z0-9._/@+-]+$/.test(raw))
+    throw new ConfigError(name, 'must be a plain file path (letters, digits, . _ / @ + -)');
+  return raw;
+}

@@ -1,0 +1,50 @@
+// Applies the changed objects in dependency order, with bounded concurrency per stage.
+import type { KubeObject } from '../manifests/object.ts';
+import { refKey, refOf } from '../manifests/object.ts';
+import { hashOf, type PlanContext, setError } from './plan.ts';
+import { settleLimit } from './pool.ts';
+import { serverSideApply } from './ssa.ts';
+
+/** Kinds others depend on go first; kinds that point at workloads go last. */
+const firstKinds = new Set([
+  'ServiceAccount',
+  'ConfigMap',
+  'Secret',
+  'Role',
+  'RoleBinding',
+  'PersistentVolumeClaim',
+  'LimitRange',
+  'ResourceQuota',
+  'NetworkPolicy',
+]);
+const lastKinds = new Set([
+  'HorizontalPodAutoscaler',
+  'Ingress',
+  'PodDisruptionBudget',
+  'VerticalPodAutoscaler',
+]);
+
+export function stageOf(kind: string): number {
+  return firstKinds.has(kind) ? 0 : lastKinds.has(kind) ? 2 : 1;
+}
+
+/** Applies stage by stage; a failing stage stops the later ones (they may depend on it). */
+export async function applyObjects(ctx: PlanContext, objects: readonly KubeObject[]): Promise<KubeObject[]> {
+  const applied: KubeObject[] = [];
+  for (const stage of [0, 1, 2]) {
+    const batch = objects.filter((o) => stageOf(o.kind) === stage);
+    const { results, errors } = await settleLimit(batch, ctx.concurrency, async (o) => {
+      const res = await serverSideApply(ctx.client, ctx.mapper, o, {
+        dryRun: false,
+        force: ctx.force,
+        signal: ctx.signal,
+      });
+      if (res.metadata.resourceVersion)
+        ctx.memo.set(refKey(refOf(o)), { hash: hashOf(o), resourceVersion: res.metadata.resourceVersion });
+      return res;
+    });
+    for (const r of results) if (r) applied.push(r);
+    if (errors.length > 0) throw setError(errors);
+  }
+  return applied;
+}

@@ -1,0 +1,174 @@
+// The one HTTP path to the apiserver: kubeconfig/in-cluster auth from @kubernetes/client-node,
+// a keep-alive agent, typed errors, and backoff that honours Retry-After (429 / APF, 503).
+
+import { request as httpRequest } from 'node:http';
+import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface RequestInit {
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  signal?: AbortSignal;
+}
+
+export interface KubeClientOptions {
+  kubeconfig?: string | undefined;
+  /** Parallel connections to the apiserver. */
+  maxSockets?: number;
+  /** Impersonate a user (tests prove least-privilege RBAC this way). */
+  impersonate?: { user: string; groups?: string[] } | undefined;
+}
+
+export class KubeClient {
+  readonly server: string;
+  /** Requests sent, by HTTP method (for the benchmark and metrics). */
+  readonly counts = new Map<string, number>();
+  private readonly agent: Agent;
+  /** Watches hold a connection for minutes: they get their own pool so applies never wait on them. */
+  private readonly watchAgent = new Agent({ keepAlive: true });
+  private readonly kc: KubeConfig;
+  private readonly impersonate: KubeClientOptions['impersonate'];
+
+  constructor(opts: KubeClientOptions = {}) {
+    this.kc = new KubeConfig();
+    if (opts.kubeconfig) this.kc.loadFromFile(opts.kubeconfig);
+    else this.kc.loadFromDefault();
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('KUBECONFIG: no current cluster (set KUBECONFIG or run in a pod)');
+    this.server = cluster.server.replace(/\/$/, '');
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32 });
+    this.impersonate = opts.impersonate;
+  }
+
+  /** The namespace in the current context (kubectl's default), if any. */
+  contextNamespace(): string | undefined {
+    return this.kc.getContextObject(this.kc.getCurrentContext())?.namespace;
+  }
+
+  /** JSON request; throws ApiError for non-2xx, retrying throttling and transient errors. */
+  async json<T = unknown>(method: string, path: string, init: RequestInit = {}): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.send(method, path, init);
+      const text = await readBody(res);
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+      const err = toApiError(status, text, res.headers['retry-after'], method, path);
+      if ((status === 429 || status === 503 || status === 504) && attempt < 8) {
+        await sleep(Math.min((err.retryAfterSeconds ?? 2 ** attempt * 0.1) * 1000, 30_000), undefined, {
+          signal: init.signal,
+        });
+        continue;
+      }
+      throw err;
+    }
+  }
+
+  /** A streaming GET (watch): yields each JSON line until the server closes or `signal` aborts. */
+  async *stream(path: string, signal: AbortSignal): AsyncGenerator<unknown> {
+    const res = await this.send('GET', path, { signal }, this.watchAgent);
+    if ((res.statusCode ?? 0) >= 300) {
+      throw toApiError(res.statusCode ?? 0, await readBody(res), res.headers['retry-after'], 'GET', path);
+    }
+    let buf = '';
+    res.setEncoding('utf8');
+    try {
+      for await (const chunk of res as AsyncIterable<string>) {
+        buf += chunk;
+        let nl = buf.indexOf('\n');
+        while (nl >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (line) yield JSON.parse(line);
+          nl = buf.indexOf('\n');
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    } finally {
+      res.destroy();
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+    this.watchAgent.destroy();
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    init: RequestInit,
+    agent = this.agent,
+  ): Promise<import('node:http').IncomingMessage> {
+    this.counts.set(method, (this.counts.get(method) ?? 0) + 1);
+    const opts: RequestOptions = { method, headers: {}, agent, signal: init.signal };
+    await this.kc.applyToHTTPSOptions(opts);
+    const headers = opts.headers as Record<string, string | string[]>;
+    headers.accept = init.accept ?? 'application/json';
+    if (this.impersonate) {
+      headers['impersonate-user'] = this.impersonate.user;
+      // An array becomes one header line per group, as the apiserver expects.
+      if (this.impersonate.groups?.length) headers['impersonate-group'] = this.impersonate.groups;
+    }
+    let payload: string | undefined;
+    if (init.body !== undefined) {
+      payload = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+      headers['content-type'] = init.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    const url = new URL(this.server + path);
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    if (url.protocol === 'http:') opts.agent = undefined;
+    return new Promise((resolve, reject) => {
+      const req = send(url, opts, resolve);
+      req.on('error', (err) =>
+        reject(new ApiError(0, 'Unreachable', `apiserver ${this.server} unreachable: ${err.message}`)),
+      );
+      req.end(payload);
+    });
+  }
+}
+
+async function readBody(res: import('node:http').IncomingMessage): Promise<string> {
+  res.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of res as AsyncIterable<string>) text += chunk;
+  return text;
+}
+
+function toApiError(
+  status: number,
+  text: string,
+  retryAfter: string | string[] | undefined,
+  method: string,
+  path: string,
+): ApiError {
+  let reason = 'Unknown';
+  let message = text.slice(0, 500);
+  try {
+    const s = JSON.parse(text) as { reason?: string; message?: string };
+    reason = s.reason ?? reason;
+    message = s.message ?? message;
+  } catch {}
+  const ra = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  return new ApiError(
+    status,
+    reason,
+    `${method} ${path.split('?')[0]}: ${status} ${reason}: ${message}`,
+    Number.isFinite(ra) ? ra : undefined,
+  );
+}

@@ -1,0 +1,8 @@
+/** Field manager of every server-side apply this operator sends. */
+export const fieldManager = 'git-sync-operator';
+/** On every object we apply: what prune and health select on. */
+export const managedByLabel = 'git-sync-operator.mozilla.org/managed-by';
+export const managedByValue = 'git-sync-operator';
+/** `git-sync-operator.mozilla.org/prune: disabled` on a live object keeps it when git drops it. */
+export const pruneAnnotation = 'git-sync-operator.mozilla.org/prune';
+export const selector = `${managedByLabel}=${managedByValue}`;

@@ -1,0 +1,59 @@
+// Deletes what we applied earlier and git no longer has — only objects we own, never one kept
+// by annotation, never objects outside the inventory.
+import type { ObjectRef } from '../manifests/object.ts';
+import { ApiError, type KubeClient } from './client.ts';
+import { managedByLabel, managedByValue, pruneAnnotation } from './labels.ts';
+import type { RestMapper } from './mapping.ts';
+
+export interface PruneResult {
+  deleted: ObjectRef[];
+  /** Kept by `git-sync-operator.mozilla.org/prune: disabled`. */
+  kept: ObjectRef[];
+  /** In the inventory but no longer ours (label removed) or already gone. */
+  skipped: ObjectRef[];
+}
+
+interface Meta {
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
+}
+
+export async function prune(
+  client: KubeClient,
+  mapper: RestMapper,
+  namespace: string,
+  stale: readonly ObjectRef[],
+  dryRun = false,
+): Promise<PruneResult> {
+  const result: PruneResult = { deleted: [], kept: [], skipped: [] };
+  for (const ref of stale) {
+    let path: string;
+    try {
+      path = await mapper.path(ref.apiVersion, ref.kind, namespace, ref.name);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        result.skipped.push(ref); // its kind is gone (CRD removed): nothing left to delete
+        continue;
+      }
+      throw err;
+    }
+    const live = await client.json<Meta>('GET', path).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    });
+    if (!live || live.metadata.labels?.[managedByLabel] !== managedByValue) {
+      result.skipped.push(ref);
+    } else if (live.metadata.annotations?.[pruneAnnotation] === 'disabled') {
+      result.kept.push(ref);
+    } else {
+      if (!dryRun) {
+        await client
+          .json('DELETE', path, { body: { propagationPolicy: 'Background' } })
+          .catch((err: unknown) => {
+            if (!(err instanceof ApiError && err.status === 404)) throw err;
+          });
+      }
+      result.deleted.push(ref);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,26 @@
+// JSON logs (pino) on stdout. Messages pass through redact(): no secret reaches a log line.
+import { type Logger, pino } from 'pino';
+import { redact } from './source/redact.ts';
+
+export type { Logger };
+
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    level,
+    base: { app: 'git-sync-operator' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? redact(a) : a)) as Parameters<typeof method>,
+        );
+      },
+    },
+    redact: {
+      paths: ['*.password', '*.token', '*.secret', '*.secretAccessKey', '*.data', '*.stringData'],
+      censor: '***',
+    },
+  });
+}

@@ -1,0 +1,114 @@
+// YAML/JSON text → validated Kubernetes objects for one namespace.
+import { parseAllDocuments } from 'yaml';
+import { ManifestError } from './errors.ts';
+import { limits } from './limits.ts';
+import { clusterScopedKinds, type KubeObject } from './object.ts';
+
+/** RFC 1123 subdomain, what most kinds require of metadata.name. */
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export interface ParsedObject {
+  object: KubeObject;
+  /** "path#document-index" for error messages. */
+  source: string;
+  line: number;
+}
+
+/** Parses one file; every problem becomes a ManifestError naming the file and line. */
+export function parseFile(path: string, text: string, namespace: string): ParsedObject[] {
+  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, strict: true });
+  const list = Array.isArray(docs) ? docs : [docs];
+  if (list.length > limits.documentsPerFile) {
+    throw new ManifestError(
+      path,
+      `has ${list.length} documents; the limit is ${limits.documentsPerFile} per file`,
+    );
+  }
+  const out: ParsedObject[] = [];
+  for (const [i, doc] of list.entries()) {
+    const line = lineOf(text, doc.range?.[0] ?? 0);
+    const err = doc.errors[0];
+    if (err) {
+      throw new ManifestError(
+        path,
+        `invalid YAML in document ${i + 1}: ${err.message.split('\n')[0]}`,
+        err.linePos?.[0]?.line ?? line,
+      );
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: limits.aliases });
+    } catch (e) {
+      throw new ManifestError(path, `document ${i + 1}: ${(e as Error).message.split('\n')[0]}`, line);
+    }
+    if (value === null || value === undefined) continue; // empty document (e.g. a trailing ---)
+    for (const object of expandList(value, path, i + 1, line)) {
+      validateObject(object, namespace, path, i + 1, line);
+      out.push({ object, source: `${path}#${i + 1}`, line });
+    }
+  }
+  return out;
+}
+
+/** A `kind: List` document stands for its items, as kubectl treats it. */
+function expandList(value: unknown, path: string, doc: number, line: number): unknown[] {
+  if (
+    isObject(value) &&
+    typeof value.kind === 'string' &&
+    value.kind.endsWith('List') &&
+    Array.isArray(value.items)
+  ) {
+    return value.items;
+  }
+  if (!isObject(value)) {
+    throw new ManifestError(
+      path,
+      `document ${doc} is ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}, not an object`,
+      line,
+    );
+  }
+  return [value];
+}
+
+function validateObject(
+  value: unknown,
+  namespace: string,
+  path: string,
+  doc: number,
+  line: number,
+): asserts value is KubeObject {
+  const fail = (problem: string): never => {
+    throw new ManifestError(path, `document ${doc}: ${problem}`, line);
+  };
+  if (!isObject(value)) return fail('is not an object');
+  if (typeof value.apiVersion !== 'string' || !value.apiVersion) fail('apiVersion is missing');
+  if (typeof value.kind !== 'string' || !value.kind) fail('kind is missing');
+  const meta = value.metadata;
+  if (!isObject(meta)) return fail(`${value.kind} has no metadata`);
+  const name = meta.name;
+  if (typeof name !== 'string' || !name) return fail(`${value.kind} has no metadata.name`);
+  if (name.length > 253 || !dnsSubdomain.test(name))
+    fail(`${value.kind} name "${name}" is not a valid Kubernetes name`);
+  if (meta.generateName !== undefined)
+    fail(`${value.kind}/${name}: generateName cannot be applied declaratively`);
+  if (meta.namespace !== undefined && meta.namespace !== namespace) {
+    fail(
+      `${value.kind}/${name} is for namespace "${String(meta.namespace)}"; this folder applies only to "${namespace}"`,
+    );
+  }
+  if (clusterScopedKinds.has(value.kind as string)) {
+    fail(
+      `${value.kind}/${name} is cluster-scoped; only namespaced objects can be applied from a namespace folder`,
+    );
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function lineOf(text: string, offset: number): number {
+  let n = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
+  return n;
+}

@@ -1,0 +1,33 @@
+// Completion and failure files in S3. Only s3:PutObject is needed: the operator never reads S3;
+// what it wrote is remembered in the Version status.
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
+export interface Notifier {
+  put(key: string, body: string): Promise<void>;
+}
+
+/** Key of the file CI waits for: cluster/namespace/deployment/sha7 (the seed's form). */
+export function completionKey(cluster: string, namespace: string, deployment: string, sha: string): string {
+  return `${cluster}/${namespace}/${deployment}/${sha.slice(0, 7)}`;
+}
+
+export function failureKey(cluster: string, namespace: string, deployment: string, sha: string): string {
+  return `${completionKey(cluster, namespace, deployment, sha)}.failed`;
+}
+
+/** The SDK's standard chain (env, profile, web identity); a custom endpoint implies path-style (MinIO). */
+export function s3Notifier(bucket: string, env: NodeJS.ProcessEnv = process.env): Notifier {
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const client = new S3Client({
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    maxAttempts: 2,
+  });
+  return {
+    async put(key, body) {
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/plain' }),
+      );
+    },
+  };
+}

@@ -1,0 +1,196 @@
+// The loop: one ls-remote per interval; a moved head costs one shallow fetch shared by every
+// namespace; namespaces reconcile in parallel, never two reconciles of one namespace at once.
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from './config.ts';
+import { KubeClient } from './kube/client.ts';
+import { RestMapper } from './kube/mapping.ts';
+import type { Logger } from './log.ts';
+import { s3Notifier } from './notify/s3.ts';
+import { type Deps, type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
+import { type Commit, GitSource, SourceError } from './source/git.ts';
+import { displayUrl } from './source/redact.ts';
+import { setCondition } from './version/conditions.ts';
+import { ensureCrd } from './version/crd.ts';
+import { VersionStore } from './version/store.ts';
+
+export interface OperatorOptions {
+  kubeconfig?: string | undefined;
+  impersonate?: { user: string; groups?: string[] } | undefined;
+}
+
+interface Running {
+  sha: string;
+  abort: AbortController;
+  done: Promise<ReconcileResult>;
+}
+
+export class Operator {
+  readonly deps: Deps;
+  private commit: Commit | undefined;
+  private readonly running = new Map<string, Running>();
+  private wakeUp: (() => void) | undefined;
+  private sourceError: string | undefined;
+  private crdReady = false;
+
+  constructor(
+    readonly config: Config,
+    log: Logger,
+    opts: OperatorOptions = {},
+  ) {
+    const client = new KubeClient({
+      kubeconfig: opts.kubeconfig,
+      impersonate: opts.impersonate,
+      maxSockets: config.applyConcurrency * 2,
+    });
+    this.deps = {
+      config,
+      client,
+      mapper: new RestMapper(client),
+      git: new GitSource({
+        url: config.configRepo,
+        branch: config.configBranch,
+        cacheDir: join(config.workDir, 'repo.git'),
+        sshKeyFile: config.sshKeyFile,
+        sshKnownHostsFile: config.sshKnownHostsFile,
+      }),
+      versions: new VersionStore(client),
+      notifier: config.s3Bucket ? s3Notifier(config.s3Bucket) : undefined,
+      log,
+      memos: new Map(),
+    };
+    if (!config.s3Bucket) log.info('S3_BUCKET is not set: no completion files will be written');
+  }
+
+  /** Learns the branch head and fetches it when it moved. Returns the commit to reconcile. */
+  async refresh(): Promise<Commit> {
+    const { git, log } = this.deps;
+    const head = await git.head();
+    if (head.sha !== this.commit?.sha) {
+      const sha = await git.fetch(head);
+      this.commit = await git.commit(sha);
+      log.info({ sha: sha.slice(0, 7), branch: head.branch, message: this.commit.message }, 'new commit');
+    }
+    return this.commit;
+  }
+
+  /** One pass over every namespace (`sync --once`). */
+  async syncOnce(opts: ReconcileOptions = {}): Promise<ReconcileResult[]> {
+    if (!opts.dryRun) await this.ensureCrd();
+    const commit = await this.refresh();
+    return Promise.all(this.config.managedNamespaces.map((ns) => this.reconcileNamespace(ns, commit, opts)));
+  }
+
+  /** Runs until `signal` aborts; git failures back off, the cluster is left as it is. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { log } = this.deps;
+    await this.ensureCrd();
+    let delay = this.config.syncIntervalSeconds;
+    while (!signal.aborted) {
+      try {
+        const commit = await this.refresh();
+        if (this.sourceError) await this.markSource(undefined);
+        delay = this.config.syncIntervalSeconds;
+        for (const ns of this.config.managedNamespaces) this.schedule(ns, commit);
+      } catch (err) {
+        if (!(err instanceof SourceError)) throw err;
+        delay = Math.min(delay * 2, Math.max(300, this.config.syncIntervalSeconds));
+        log.error({ reason: err.reason, retryInSeconds: delay }, err.message);
+        await this.markSource(err);
+        // Keep repairing drift and delivering S3 files from the last good commit.
+        if (this.commit) for (const ns of this.config.managedNamespaces) this.schedule(ns, this.commit);
+      }
+      await this.sleep(delay * 1000, signal);
+    }
+    for (const r of this.running.values()) r.abort.abort();
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  /** Starts a sync now instead of at the next interval (webhook). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  close(): void {
+    this.deps.client.close();
+  }
+
+  /** Starts a reconcile unless one for this sha is running; a newer sha supersedes an older one. */
+  private schedule(ns: string, commit: Commit): void {
+    const cur = this.running.get(ns);
+    if (cur?.sha === commit.sha) return;
+    cur?.abort.abort();
+    const abort = new AbortController();
+    const entry: Running = {
+      sha: commit.sha,
+      abort,
+      done: (async () => {
+        await cur?.done.catch(() => {});
+        return this.reconcileNamespace(ns, commit, { signal: abort.signal });
+      })(),
+    };
+    this.running.set(ns, entry);
+    entry.done.finally(() => {
+      if (this.running.get(ns) === entry) this.running.delete(ns);
+    });
+  }
+
+  private async reconcileNamespace(
+    ns: string,
+    commit: Commit,
+    opts: ReconcileOptions,
+  ): Promise<ReconcileResult> {
+    try {
+      return await reconcile(this.deps, ns, commit, opts);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.deps.log.error({ namespace: ns }, message);
+      return {
+        namespace: ns,
+        sha: commit.sha,
+        ok: false,
+        changed: [],
+        unchanged: 0,
+        pruned: [],
+        ready: false,
+        error: message,
+      };
+    }
+  }
+
+  private async ensureCrd(): Promise<void> {
+    if (this.crdReady) return;
+    await ensureCrd(this.deps.client);
+    this.crdReady = true;
+  }
+
+  /** SourceAvailable condition on every Version, written only when it changes. */
+  private async markSource(err: SourceError | undefined): Promise<void> {
+    const message = err ? err.message : `following ${displayUrl(this.config.configRepo)}`;
+    if (err?.message === this.sourceError) return;
+    this.sourceError = err?.message;
+    for (const ns of this.config.managedNamespaces) {
+      try {
+        const v = await this.deps.versions.get(ns);
+        await this.deps.versions.patchStatus(v, {
+          conditions: setCondition(v.status?.conditions, {
+            type: 'SourceAvailable',
+            status: err ? 'False' : 'True',
+            reason: err ? err.reason : 'Fetched',
+            message,
+          }),
+        });
+      } catch (e) {
+        this.deps.log.warn({ namespace: ns }, `cannot record source state: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const woke = new Promise<void>((resolve) => {
+      this.wakeUp = resolve;
+    });
+    await Promise.race([sleep(ms, undefined, { signal }).catch(() => {}), woke]);
+    this.wakeUp = undefined;
+  }
+}

@@ -1,0 +1,278 @@
+// One reconcile of one namespace: manifests → plan → apply → prune → health → notify → record.
+import type { Config } from './config.ts';
+import { waitForRollout } from './health/wait.ts';
+import { applyObjects } from './kube/apply.ts';
+import type { KubeClient } from './kube/client.ts';
+import type { RestMapper } from './kube/mapping.ts';
+import { type Memo, plan } from './kube/plan.ts';
+import { prune } from './kube/prune.ts';
+import { desired } from './kube/ssa.ts';
+import type { Logger } from './log.ts';
+import { loadNamespace } from './manifests/load.ts';
+import { type ObjectRef, refKey, refOf } from './manifests/object.ts';
+import { completionKey, failureKey, type Notifier } from './notify/s3.ts';
+import type { Commit, GitSource } from './source/git.ts';
+import { redact } from './source/redact.ts';
+import { setCondition } from './version/conditions.ts';
+import type { VersionStore } from './version/store.ts';
+import type { DeploymentState, PendingFile, Version } from './version/types.ts';
+
+export interface Deps {
+  config: Config;
+  client: KubeClient;
+  mapper: RestMapper;
+  git: GitSource;
+  versions: VersionStore;
+  notifier: Notifier | undefined;
+  log: Logger;
+  /** Per-namespace memo of what was last seen, so an idle resync sends no dry-runs. */
+  memos: Map<string, Memo>;
+}
+
+export interface ReconcileOptions {
+  dryRun?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ReconcileResult {
+  namespace: string;
+  sha: string;
+  ok: boolean;
+  changed: ObjectRef[];
+  unchanged: number;
+  pruned: ObjectRef[];
+  ready: boolean;
+  error?: string;
+}
+
+const short = (sha: string) => sha.slice(0, 7);
+const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+export async function reconcile(
+  deps: Deps,
+  ns: string,
+  commit: Commit,
+  opts: ReconcileOptions = {},
+): Promise<ReconcileResult> {
+  const { config, client, mapper, versions, log } = deps;
+  const sha = commit.sha;
+  const sha7 = short(sha);
+  const nlog = log.child({ namespace: ns, sha: sha7 });
+  const result: ReconcileResult = {
+    namespace: ns,
+    sha,
+    ok: false,
+    changed: [],
+    unchanged: 0,
+    pruned: [],
+    ready: false,
+  };
+  let version = opts.dryRun ? await versions.find(ns).catch(() => undefined) : await versions.get(ns);
+  const fail = async (reason: string, message: string): Promise<ReconcileResult> => {
+    const safe = redact(message);
+    nlog.error({ reason }, safe);
+    if (version && !opts.dryRun) {
+      version = await versions.patchStatus(version, {
+        lastError: safe,
+        conditions: setCondition(
+          setCondition(version.status?.conditions, {
+            type: 'Stalled',
+            status: 'True',
+            reason,
+            message: safe,
+          }),
+          { type: 'Ready', status: 'False', reason, message: safe },
+        ),
+      });
+    }
+    return { ...result, error: safe };
+  };
+
+  // manifests
+  let objects: ReturnType<typeof desired>[];
+  try {
+    const set = await loadNamespace(deps.git, sha, config.clusterName, ns);
+    objects = set.objects.map((p) => desired(p.object, ns));
+  } catch (err) {
+    return fail('InvalidManifests', (err as Error).message);
+  }
+
+  // plan + apply
+  const memo = deps.memos.get(ns) ?? new Map();
+  deps.memos.set(ns, memo);
+  const ctx = {
+    client,
+    mapper,
+    namespace: ns,
+    memo,
+    concurrency: config.applyConcurrency,
+    force: config.forceConflicts,
+    signal: opts.signal,
+  };
+  const refs = objects.map(refOf);
+  const previous = version?.status?.inventory ?? [];
+  const current = new Set(refs.map(refKey));
+  const stale = previous.filter((r) => !current.has(refKey(r)));
+  try {
+    const p = await plan(ctx, objects);
+    result.changed = p.changed.map(refOf);
+    result.unchanged = p.unchanged.length;
+    if (opts.dryRun) {
+      const pr = await prune(client, mapper, ns, stale, true);
+      return { ...result, ok: true, pruned: pr.deleted };
+    }
+    if (p.changed.length > 0) {
+      await applyObjects(ctx, p.changed);
+      nlog.info({ applied: p.changed.length, unchanged: p.unchanged.length }, 'applied');
+    }
+  } catch (err) {
+    return fail('ApplyFailed', (err as Error).message);
+  }
+  let v = version as Version;
+  v = await versions.setTop(v, { applied: sha7 });
+  v = await versions.patchStatus(v, {
+    commit: sha,
+    author: commit.author,
+    message: commit.message,
+    inventory: refs,
+    lastError: '',
+    conditions: setCondition(v.status?.conditions, {
+      type: 'Stalled',
+      status: 'False',
+      reason: 'Applied',
+      message: `applied ${sha7}`,
+    }),
+  });
+
+  // prune
+  if (stale.length > 0) {
+    try {
+      const pr = await prune(client, mapper, ns, stale);
+      result.pruned = pr.deleted;
+      if (pr.deleted.length) nlog.info({ pruned: pr.deleted.map((r) => `${r.kind}/${r.name}`) }, 'pruned');
+      if (pr.kept.length)
+        nlog.info({ kept: pr.kept.map((r) => `${r.kind}/${r.name}`) }, 'kept by annotation');
+    } catch (err) {
+      return fail('PruneFailed', (err as Error).message);
+    }
+  }
+
+  // health + notify
+  const deployments = refs.filter((r) => r.kind === 'Deployment').map((r) => r.name);
+  const states = v.status?.deployments ?? {};
+  const alreadyFailed = deployments.some((d) => states[d]?.sha === sha7 && states[d]?.failed);
+  if (!(v.deployed === sha7 && deployments.every((d) => states[d]?.sha === sha7 && states[d]?.healthyAt))) {
+    v = await versions.patchStatus(v, {
+      conditions: setCondition(v.status?.conditions, {
+        type: 'Reconciling',
+        status: 'True',
+        reason: 'Progressing',
+        message: `waiting for rollout of ${sha7}`,
+      }),
+    });
+  }
+  const record = async (name: string, state: DeploymentState, file: PendingFile) => {
+    v = await versions.patchStatus(v, {
+      deployments: { [name]: state },
+      pending: [...(v.status?.pending ?? []).filter((f) => f.key !== file.key), file],
+    });
+  };
+  const wait = await waitForRollout(client, mapper, ns, refs, {
+    // A sha that already failed is only re-checked, not waited for again.
+    timeoutMs: alreadyFailed ? 2_000 : config.rolloutTimeoutSeconds * 1000,
+    signal: opts.signal,
+    onReady: async (ref) => {
+      if (ref.kind !== 'Deployment') return;
+      const prev = v.status?.deployments?.[ref.name];
+      if (prev?.sha === sha7 && prev.healthyAt) return; // once per (deployment, sha)
+      const at = nowIso();
+      nlog.info({ deployment: ref.name }, 'deployment healthy');
+      await record(
+        ref.name,
+        { sha: sha7, healthyAt: at, notified: false },
+        {
+          key: completionKey(config.clusterName, ns, ref.name, sha),
+          body: at,
+        },
+      );
+    },
+  });
+  result.ready = wait.notReady.length === 0;
+  if (result.ready) {
+    v = await versions.setTop(v, { deployed: sha7 });
+    let conds = setCondition(v.status?.conditions, {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Deployed',
+      message: `${sha7} is healthy`,
+    });
+    conds = setCondition(conds, {
+      type: 'Reconciling',
+      status: 'False',
+      reason: 'Deployed',
+      message: `${sha7} is healthy`,
+    });
+    v = await versions.patchStatus(v, { conditions: conds, lastSyncTime: nowIso() });
+  } else if (!opts.signal?.aborted) {
+    const reason = wait.notReady.map((n) => n.reason).join('; ');
+    const why = wait.timedOut
+      ? `rollout not done after ${config.rolloutTimeoutSeconds} s: ${reason}`
+      : `rollout failed: ${reason}`;
+    for (const n of wait.notReady) {
+      if (n.ref.kind !== 'Deployment') continue;
+      const prev = v.status?.deployments?.[n.ref.name];
+      if (prev?.sha === sha7 && (prev.failed || prev.healthyAt)) continue;
+      await record(
+        n.ref.name,
+        { sha: sha7, failed: n.reason, notified: false },
+        {
+          key: failureKey(config.clusterName, ns, n.ref.name, sha),
+          body: `${nowIso()} ${wait.timedOut ? 'timeout: ' : ''}${n.reason}\n`,
+        },
+      );
+    }
+    let conds = setCondition(v.status?.conditions, {
+      type: 'Ready',
+      status: 'False',
+      reason: wait.timedOut ? 'RolloutTimeout' : 'RolloutFailed',
+      message: why,
+    });
+    conds = setCondition(conds, {
+      type: 'Reconciling',
+      status: 'False',
+      reason: 'RolloutFailed',
+      message: why,
+    });
+    v = await versions.patchStatus(v, { conditions: conds, lastError: why });
+    nlog.warn(why);
+  }
+  v = await flushPending(deps, v, nlog);
+  return { ...result, ok: result.ready };
+}
+
+/** Writes every pending S3 file; what fails stays pending for the next interval (or restart). */
+export async function flushPending(deps: Deps, v: Version, log: Logger): Promise<Version> {
+  const pending = v.status?.pending ?? [];
+  if (pending.length === 0) return v;
+  if (!deps.notifier) {
+    return deps.versions.patchStatus(v, { pending: [] });
+  }
+  const left: PendingFile[] = [];
+  const done: Record<string, DeploymentState> = {};
+  for (const f of pending) {
+    try {
+      await deps.notifier.put(f.key, f.body);
+      log.info({ key: f.key }, 'S3 file written');
+      // key = cluster/namespace/deployment/sha7[.failed]: mark that deployment's state as told.
+      const deployment = f.key.split('/')[2] ?? '';
+      const state = v.status?.deployments?.[deployment];
+      if (state && (f.key.endsWith(`/${state.sha}`) || f.key.endsWith(`/${state.sha}.failed`))) {
+        done[deployment] = { ...state, notified: true };
+      }
+    } catch (err) {
+      log.warn({ key: f.key }, `S3 write failed, will retry: ${redact((err as Error).message)}`);
+      left.push(f);
+    }
+  }
+  return deps.versions.patchStatus(v, { pending: left, deployments: done });
+}

@@ -1,0 +1,249 @@
+// The config repo: cheap ls-remote for the idle loop, one shallow fetch per moved head, and
+// read access to the fetched tree without a work tree (git objects only; nothing from git ever
+// reaches a shell: every git call is an argument array).
+import { spawn } from 'node:child_process';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { displayUrl, redact } from './redact.ts';
+
+export class SourceError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'Unreachable' | 'AuthFailed' | 'BranchNotFound' | 'GitError',
+  ) {
+    super(message);
+    this.name = 'SourceError';
+  }
+}
+
+export interface SourceOptions {
+  url: string;
+  branch: string | undefined;
+  /** Bare repository used as the local cache. */
+  cacheDir: string;
+  sshKeyFile?: string | undefined;
+  sshKnownHostsFile?: string | undefined;
+  timeoutMs?: number;
+}
+
+export interface Head {
+  sha: string;
+  branch: string;
+}
+
+export interface TreeEntry {
+  mode: string;
+  type: 'blob' | 'tree' | 'commit';
+  oid: string;
+  size: number;
+  path: string;
+}
+
+export interface Commit {
+  sha: string;
+  author: string;
+  message: string;
+}
+
+export class GitSource {
+  private ready: Promise<void> | undefined;
+  /** Bytes git reported moving, for the idle-cost benchmark and metrics. */
+  lsRemoteCount = 0;
+  fetchCount = 0;
+
+  constructor(private readonly opts: SourceOptions) {}
+
+  /** The branch head on the remote: one `git ls-remote`, the only cost of an idle interval. */
+  async head(): Promise<Head> {
+    this.lsRemoteCount++;
+    const branch = this.opts.branch;
+    const args = ['ls-remote', '--symref', '--', this.remote(), branch ? `refs/heads/${branch}` : 'HEAD'];
+    const out = await this.git(args, { cwd: await this.cache() });
+    if (branch) {
+      const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+      if (!line)
+        throw new SourceError(
+          `branch "${branch}" not found in ${displayUrl(this.opts.url)}`,
+          'BranchNotFound',
+        );
+      return { sha: line.slice(0, line.indexOf('\t')), branch };
+    }
+    const sym = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out);
+    const sha = /^([0-9a-f]{40,64})\tHEAD$/m.exec(out);
+    if (!sym?.[1] || !sha?.[1]) {
+      throw new SourceError(
+        `${displayUrl(this.opts.url)} has no default branch (empty repository?)`,
+        'BranchNotFound',
+      );
+    }
+    return { sha: sha[1], branch: sym[1] };
+  }
+
+  /** One shallow fetch of the branch; returns the sha actually fetched (the head may have moved). */
+  async fetch(head: Head): Promise<string> {
+    this.fetchCount++;
+    const cwd = await this.cache();
+    const ref = `refs/remotes/origin/${head.branch}`;
+    // '+' follows force-pushes; --depth=1 keeps the cache small whatever the history.
+    await this.git(
+      [
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--depth=1',
+        '--',
+        this.remote(),
+        `+refs/heads/${head.branch}:${ref}`,
+      ],
+      {
+        cwd,
+      },
+    );
+    return (await this.git(['rev-parse', '--verify', `${ref}^{commit}`], { cwd })).trim();
+  }
+
+  async commit(sha: string): Promise<Commit> {
+    const out = await this.git(['log', '-1', '--format=%H%n%an <%ae>%n%s', sha, '--'], {
+      cwd: await this.cache(),
+    });
+    const [full = sha, author = '', message = ''] = out.split('\n');
+    return { sha: full, author, message };
+  }
+
+  /** Entries under a folder at a commit, recursively, with sizes (no blob is read). */
+  async list(sha: string, folder: string): Promise<TreeEntry[]> {
+    const out = await this.git(['ls-tree', '-r', '-l', '-z', '--full-tree', sha, '--', `${folder}/`], {
+      cwd: await this.cache(),
+    });
+    return out
+      .split('\0')
+      .filter(Boolean)
+      .map((rec) => {
+        const tab = rec.indexOf('\t');
+        const [mode = '', type = '', oid = '', size = ''] = rec.slice(0, tab).split(/ +/);
+        return {
+          mode,
+          type: type as TreeEntry['type'],
+          oid,
+          size: Number(size) || 0,
+          path: rec.slice(tab + 1),
+        };
+      });
+  }
+
+  /** Reads blobs in one `git cat-file --batch` process. */
+  async readBlobs(oids: readonly string[]): Promise<Map<string, Buffer>> {
+    const result = new Map<string, Buffer>();
+    if (oids.length === 0) return result;
+    const out = await this.gitRaw(['cat-file', '--batch'], {
+      cwd: await this.cache(),
+      input: `${oids.join('\n')}\n`,
+    });
+    let pos = 0;
+    while (pos < out.length) {
+      const nl = out.indexOf(10, pos);
+      const header = out.subarray(pos, nl).toString();
+      const [oid = '', type = '', size = ''] = header.split(' ');
+      if (type === 'missing') throw new SourceError(`git object ${oid} is missing`, 'GitError');
+      const n = Number(size);
+      result.set(oid, out.subarray(nl + 1, nl + 1 + n));
+      pos = nl + 1 + n + 1;
+    }
+    return result;
+  }
+
+  private remote(): string {
+    return this.opts.url;
+  }
+
+  private async cache(): Promise<string> {
+    this.ready ??= (async () => {
+      await mkdir(this.opts.cacheDir, { recursive: true });
+      const exists = await stat(join(this.opts.cacheDir, 'HEAD')).then(
+        () => true,
+        () => false,
+      );
+      if (!exists)
+        await this.git(['init', '--quiet', '--bare', this.opts.cacheDir], { cwd: this.opts.cacheDir });
+    })();
+    try {
+      await this.ready;
+    } catch (err) {
+      this.ready = undefined;
+      throw err;
+    }
+    return this.opts.cacheDir;
+  }
+
+  private async git(args: string[], opts: { cwd: string; input?: string }): Promise<string> {
+    return (await this.gitRaw(args, opts)).toString('utf8');
+  }
+
+  private gitRaw(args: string[], opts: { cwd: string; input?: string }): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('git', args, { cwd: opts.cwd, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+      const chunks: Buffer[] = [];
+      let stderr = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), this.opts.timeoutMs ?? 120_000);
+      child.stdout.on('data', (d: Buffer) => chunks.push(d));
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new SourceError(`cannot run git: ${err.message} (install git)`, 'GitError'));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) return resolve(Buffer.concat(chunks));
+        const why = signal
+          ? `timed out after ${(this.opts.timeoutMs ?? 120_000) / 1000} s`
+          : stderr.trim().split('\n').pop();
+        reject(classify(`git ${args[0]} ${displayUrl(this.opts.url)}: ${redact(why ?? 'failed')}`));
+      });
+      child.stdin.on('error', () => {}); // git may exit before reading all input
+      child.stdin.end(opts.input ?? '');
+    });
+  }
+
+  /** git's environment: no prompts, no user config, ssh with our key and strict host checking. */
+  private env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_ASKPASS: 'true',
+      SSH_ASKPASS: 'true',
+      LC_ALL: 'C',
+    };
+    const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes'];
+    // Paths come from validated configuration (plain characters only), never from git or the API.
+    if (this.opts.sshKeyFile) ssh.push('-o', 'IdentitiesOnly=yes', '-i', this.opts.sshKeyFile);
+    if (this.opts.sshKnownHostsFile) ssh.push('-o', `UserKnownHostsFile=${this.opts.sshKnownHostsFile}`);
+    env.GIT_SSH_COMMAND = ssh.join(' ');
+    return env;
+  }
+}
+
+function classify(message: string): SourceError {
+  if (
+    /Authentication failed|Permission denied|could not read Username|401|403|Host key verification failed/i.test(
+      message,
+    )
+  ) {
+    return new SourceError(message, 'AuthFailed');
+  }
+  if (/couldn't find remote ref|not found|does not appear to be a git repository/i.test(message)) {
+    return new SourceError(message, 'BranchNotFound');
+  }
+  if (
+    /Could not resolve|Connection refused|timed out|unable to access|Could not read from remote/i.test(
+      message,
+    )
+  ) {
+    return new SourceError(message, 'Unreachable');
+  }
+  return new SourceError(message, 'GitError');
+}

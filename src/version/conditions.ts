@@ -1,0 +1,15 @@
+import type { Condition } from './types.ts';
+
+/** Sets a condition, keeping lastTransitionTime when the status did not change. */
+export function setCondition(
+  list: readonly Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now = new Date(),
+): Condition[] {
+  const old = list?.find((c) => c.type === next.type);
+  const lastTransitionTime =
+    old && old.status === next.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z');
+  return [...(list ?? []).filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort((a, b) =>
+    a.type.localeCompare(b.type),
+  );
+}

@@ -1,0 +1,89 @@
+// The Version CRD (versions.versions.mozilla.org), created by the operator when it may.
+import { ApiError, type KubeClient } from '../kube/client.ts';
+
+export const group = 'versions.mozilla.org';
+export const apiVersion = `${group}/v1`;
+export const crdName = `versions.${group}`;
+
+export function versionCrd(): Record<string, unknown> {
+  const column = (name: string, jsonPath: string, type = 'string') => ({ name, jsonPath, type });
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: crdName },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: {
+        plural: 'versions',
+        singular: 'version',
+        kind: 'Version',
+        listKind: 'VersionList',
+        shortNames: ['ver', 'vers'],
+      },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            column('Applied', '.applied'),
+            column('Deployed', '.deployed'),
+            column('Ready', '.status.conditions[?(@.type=="Ready")].status'),
+            column('Age', '.metadata.creationTimestamp', 'date'),
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: 'What git-sync-operator applied to, and saw healthy in, this namespace.',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                applied: { type: 'string', description: 'Short sha whose manifests were applied.' },
+                deployed: { type: 'string', description: 'Short sha at which every workload was healthy.' },
+                status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Creates the CRD if missing; without permission, says how to install it instead. */
+export async function ensureCrd(client: KubeClient): Promise<void> {
+  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crdName}`;
+  try {
+    await client.json('GET', path);
+    return;
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    if (err.status === 403) return; // may not read CRDs: assume installed; Version calls will say if not
+    if (err.status !== 404) throw err;
+  }
+  try {
+    await client.json('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      body: versionCrd(),
+    });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409) return;
+    if (err instanceof ApiError && err.status === 403) {
+      throw new Error(
+        `the Version CRD ${crdName} is not installed and this operator may not create it; install it with: git-sync-operator install --crd-only | kubectl apply -f -`,
+      );
+    }
+    throw err;
+  }
+  // Wait until the new resource is served.
+  for (let i = 0; i < 100; i++) {
+    const crd = await client.json<{ status?: { conditions?: { type: string; status: string }[] } }>(
+      'GET',
+      path,
+    );
+    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

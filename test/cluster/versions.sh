@@ -1,0 +1,7 @@
+# Pinned versions of the Go-built test infrastructure. One source for build.sh and binaries.ts.
+# Changing a version changes the cache folder, so the next run rebuilds only that component.
+KUBERNETES_VERSION=v1.37.2
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
