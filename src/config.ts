@@ -84,7 +84,7 @@ export function loadConfig(env: Env = process.env): Config {
     sshKeyFile: safePath(env, 'GIT_SSH_KEY_FILE'),
     sshKnownHostsFile: safePath(env, 'GIT_SSH_KNOWN_HOSTS'),
     workDir: get('GSO_WORK_DIR') ?? '/tmp/git-sync-operator',
-    applyConcurrency: positiveNumber(env, 'APPLY_CONCURRENCY', 16),
+    applyConcurrency: positiveInteger(env, 'APPLY_CONCURRENCY', 16),
   };
 }
 
@@ -119,12 +119,24 @@ function ownNamespace(env: Env): string {
   }
 }
 
+/** Node timers overflow (and then fire after 1 ms) beyond 2^31-1 ms, so seconds stay below that. */
+const maxSeconds = Math.floor(0x7fffffff / 1000);
+
 function positiveNumber(env: Env, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new ConfigError(name, `"${raw}" must be a positive number of seconds`);
+  if (!Number.isFinite(n) || n <= 0 || n > maxSeconds)
+    throw new ConfigError(name, `"${raw}" must be a positive number of seconds, at most ${maxSeconds}`);
+  return n;
+}
+
+/** A count (e.g. workers): a fraction below 1 would mean no worker at all. */
+function positiveInteger(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(name, `"${raw}" must be a positive integer`);
   return n;
 }
 

@@ -4,8 +4,11 @@ import { redact } from './source/redact.ts';
 
 export type { Logger };
 
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+export function createLogger(
+  level = process.env.LOG_LEVEL ?? 'info',
+  destination?: pino.DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { app: 'git-sync-operator' },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -22,5 +25,6 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
       paths: ['*.password', '*.token', '*.secret', '*.secretAccessKey', '*.data', '*.stringData'],
       censor: '***',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -17,6 +17,8 @@ import { VersionStore } from './version/store.ts';
 export interface OperatorOptions {
   kubeconfig?: string | undefined;
   impersonate?: { user: string; groups?: string[] } | undefined;
+  /** Environment for the AWS SDK (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface Running {
@@ -55,7 +57,7 @@ export class Operator {
         sshKnownHostsFile: config.sshKnownHostsFile,
       }),
       versions: new VersionStore(client),
-      notifier: config.s3Bucket ? s3Notifier(config.s3Bucket) : undefined,
+      notifier: config.s3Bucket ? s3Notifier(config.s3Bucket, opts.env) : undefined,
       log,
       memos: new Map(),
     };

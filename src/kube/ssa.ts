@@ -1,11 +1,12 @@
 // Server-side apply of one object, for real or as a dry-run.
 import type { KubeObject } from '../manifests/object.ts';
-import type { KubeClient } from './client.ts';
+import { ApiError, type KubeClient } from './client.ts';
 import { fieldManager, managedByLabel, managedByValue } from './labels.ts';
 import type { RestMapper } from './mapping.ts';
 
 export interface ApplyOptions {
   dryRun: boolean;
+  /** FORCE_CONFLICTS: take fields over from other appliers too. */
   force: boolean;
   signal?: AbortSignal | undefined;
 }
@@ -22,19 +23,49 @@ export function desired(o: KubeObject, namespace: string): KubeObject {
   };
 }
 
+interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Apply' | 'Update';
+}
+
+/**
+ * Applies `obj`. A conflict with imperative edits only (kubectl edit/scale: operation Update) is
+ * drift and is taken back; a conflict with another applier is reported unless `force`.
+ */
 export async function serverSideApply(
   client: KubeClient,
   mapper: RestMapper,
   obj: KubeObject,
   opts: ApplyOptions,
 ): Promise<KubeObject> {
-  const ns = obj.metadata.namespace ?? '';
-  const path = await mapper.path(obj.apiVersion, obj.kind, ns, obj.metadata.name);
-  const q = new URLSearchParams({ fieldManager, force: String(opts.force) });
-  if (opts.dryRun) q.set('dryRun', 'All');
-  return client.json<KubeObject>('PATCH', `${path}?${q}`, {
-    body: obj,
-    contentType: 'application/apply-patch+yaml',
-    signal: opts.signal,
-  });
+  const path = await mapper.path(obj.apiVersion, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name);
+  const send = (force: boolean) => {
+    const q = new URLSearchParams({ fieldManager, force: String(force) });
+    if (opts.dryRun) q.set('dryRun', 'All');
+    return client.json<KubeObject>('PATCH', `${path}?${q}`, {
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+      signal: opts.signal,
+    });
+  };
+  try {
+    return await send(opts.force);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 409 && err.reason === 'Conflict')) throw err;
+    const owners = [...err.message.matchAll(/conflict with "([^"]+)"/g)].map((m) => m[1]);
+    const live = await client.json<KubeObject>('GET', path, { signal: opts.signal });
+    const entries = (live.metadata.managedFields ?? []) as ManagedFieldsEntry[];
+    const appliers = entries
+      .filter((e) => owners.includes(e.manager) && e.operation === 'Apply')
+      .map((e) => e.manager);
+    if (owners.length === 0 || appliers.length > 0) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `${obj.kind}/${obj.metadata.name}: fields are owned by another applier (${[...new Set(appliers)].join(', ') || 'unknown'}); ` +
+          `remove them from one of the two sources, or set FORCE_CONFLICTS=true to take them over (${err.message})`,
+      );
+    }
+    return send(true);
+  }
 }

@@ -1,5 +1,5 @@
 // YAML/JSON text → validated Kubernetes objects for one namespace.
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import { ManifestError } from './errors.ts';
 import { limits } from './limits.ts';
 import { clusterScopedKinds, type KubeObject } from './object.ts';
@@ -16,7 +16,16 @@ export interface ParsedObject {
 
 /** Parses one file; every problem becomes a ManifestError naming the file and line. */
 export function parseFile(path: string, text: string, namespace: string): ParsedObject[] {
-  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, strict: true });
+  // LineCounter: line of an offset by binary search (a scan per document was quadratic), and the
+  // line of a syntax error itself (without prettyErrors, err.linePos is never set).
+  const lines = new LineCounter();
+  const lineOf = (offset: number): number => lines.linePos(offset).line;
+  const docs = parseAllDocuments(text, {
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+    lineCounter: lines,
+  });
   const list = Array.isArray(docs) ? docs : [docs];
   if (list.length > limits.documentsPerFile) {
     throw new ManifestError(
@@ -26,13 +35,13 @@ export function parseFile(path: string, text: string, namespace: string): Parsed
   }
   const out: ParsedObject[] = [];
   for (const [i, doc] of list.entries()) {
-    const line = lineOf(text, doc.range?.[0] ?? 0);
+    const line = lineOf(doc.range?.[0] ?? 0);
     const err = doc.errors[0];
     if (err) {
       throw new ManifestError(
         path,
         `invalid YAML in document ${i + 1}: ${err.message.split('\n')[0]}`,
-        err.linePos?.[0]?.line ?? line,
+        lineOf(err.pos[0]),
       );
     }
     let value: unknown;
@@ -105,10 +114,4 @@ function validateObject(
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function lineOf(text: string, offset: number): number {
-  let n = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
-  return n;
 }

@@ -25,7 +25,7 @@ export async function tempDir(prefix: string): Promise<string> {
 }
 
 export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 }
 
 /** A child process whose output goes to a log file, stopped with SIGTERM then SIGKILL. */
@@ -77,7 +77,7 @@ export function startService(
           () => true,
           () => true,
         ),
-        sleep(10_000).then(() => false),
+        sleep(10_000, undefined, { ref: false }).then(() => false),
       ]);
       if (!done) {
         child.kill('SIGKILL');
@@ -132,6 +132,7 @@ export async function run(
       stderr += d.toString();
     });
     child.on('error', reject);
+    child.stdin.on('error', () => {}); // the child may exit before reading its input (EPIPE)
     child.on('close', (code) => {
       if (code === 0) resolve({ stdout, stderr });
       else

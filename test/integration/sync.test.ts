@@ -1,0 +1,374 @@
+// The sync engine end to end: real control plane with kwok nodes, real git repo, real S3
+// (the operator uses a PutObject-only key, as the seed's IAM policy).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Operator } from '../../src/operator.ts';
+import { waitFor } from '../support/proc.ts';
+import { appFiles, seedRepo } from '../support/seed.ts';
+import { startWorld, type World, waitVersion } from '../support/world.ts';
+
+const dev = 'bedrock-dev';
+const prod = 'bedrock-prod';
+let w: World;
+const short = (sha: string) => sha.slice(0, 7);
+
+before(async () => {
+  w = await startWorld({ namespaces: [dev, prod], files: seedRepo('iowa-a', [dev, prod]) });
+});
+after(async () => {
+  await w?.stop();
+});
+
+async function names(ns: string, kind: string): Promise<string[]> {
+  return (await w.kubectl('-n', ns, 'get', kind, '-o', 'jsonpath={.items[*].metadata.name}'))
+    .split(' ')
+    .filter(Boolean)
+    .sort();
+}
+
+/** Runs an in-process operator loop for the duration of `fn`. */
+async function withOperator<T>(extra: Record<string, string>, fn: (op: Operator) => Promise<T>): Promise<T> {
+  const op = w.operator(extra);
+  const stop = new AbortController();
+  const loop = op.run(stop.signal);
+  try {
+    return await fn(op);
+  } finally {
+    stop.abort();
+    await loop;
+    op.close();
+  }
+}
+
+test('1. a seed-shaped repo syncs two namespaces; Version and S3 record the sha; nothing else is read', async () => {
+  const sha = await w.repo.head();
+  const res = await w.cli(['sync', '--once']);
+  assert.equal(res.code, 0, res.stderr + res.stdout);
+  assert.match(res.stdout, new RegExp(`${dev} @ ${short(sha)}: 4 applied`));
+  for (const ns of [dev, prod]) {
+    const v = JSON.parse(await w.kubectl('-n', ns, 'get', 'versions', ns, '-o', 'json'));
+    assert.equal(v.applied, short(sha));
+    assert.equal(v.deployed, short(sha));
+    assert.equal(v.status.commit, sha);
+    const body = await w.s3.getObject(`iowa-a/${ns}/bedrock/${short(sha)}`);
+    assert.ok(body, `S3 file iowa-a/${ns}/bedrock/${short(sha)} missing`);
+    const at = Date.parse(body);
+    assert.ok(Number.isFinite(at) && /Z$/.test(body.trim()), `not an ISO UTC time: ${body}`);
+    assert.ok(Math.abs(Date.now() - at) < 120_000);
+    assert.deepEqual(await names(ns, 'deployments'), ['bedrock']);
+    assert.deepEqual(await names(ns, 'configmaps'), ['bedrock-config', 'kube-root-ca.crt']);
+  }
+  const table = await w.kubectl('-n', dev, 'get', 'vers');
+  assert.match(table, /APPLIED\s+DEPLOYED\s+READY\s+AGE/);
+  assert.match(table, new RegExp(`${dev}\\s+${short(sha)}\\s+${short(sha)}\\s+True`));
+});
+
+test('2. a new image rolls out: applied moves first, deployed and the S3 file only once pods are ready', async () => {
+  const before = await w.repo.head();
+  await withOperator({}, async () => {
+    // minReadySeconds makes "applied but not yet available" last long enough to observe.
+    const sha = await w.repo.commit(
+      appFiles(`iowa-a/${dev}`, 'bedrock', { image: 'mozmeao/bedrock:2', minReadySeconds: 3 }),
+      'bedrock 2',
+    );
+    const key = `iowa-a/${dev}/bedrock/${short(sha)}`;
+    const seen = await waitVersion(w, dev, 'applied = new sha', (v) => v.applied === short(sha), 30_000);
+    const appliedSeenAt = Date.now();
+    assert.equal(seen.deployed, short(before), 'deployed moved together with applied');
+    assert.equal(await w.s3.getObject(key), undefined, 'S3 file written before the rollout was healthy');
+    await waitVersion(w, dev, 'deployed = new sha', (v) => v.deployed === short(sha), 60_000);
+    const body = await waitFor('S3 completion file', () => w.s3.getObject(key));
+    const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
+    assert.equal(d.spec.template.spec.containers[0].image, 'mozmeao/bedrock:2');
+    assert.equal(d.status.availableReplicas, 2);
+    // Pods need minReadySeconds (3 s) to count as available; the body has whole seconds.
+    assert.ok(Date.parse(body) >= appliedSeenAt + 1500, `S3 time ${body} is not after the rollout`);
+  });
+});
+
+test('3. a commit touching only another cluster still gets its S3 file, with no object written', async () => {
+  await withOperator({}, async () => {
+    const first = await w.repo.head();
+    await waitVersion(w, dev, 'settled', (v) => v.deployed === short(first));
+    await waitVersion(w, prod, 'settled', (v) => v.deployed === short(first));
+    const writes = () => objectWrites(w);
+    const before = await writes();
+    const sha = await w.repo.commit(
+      { 'frankfurt/bedrock-dev/extra.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' },
+      'frankfurt only',
+    );
+    for (const ns of [dev, prod]) {
+      await waitFor(`S3 file for ${ns}`, () => w.s3.getObject(`iowa-a/${ns}/bedrock/${short(sha)}`));
+      await waitVersion(w, ns, 'deployed = new sha', (v) => v.deployed === short(sha));
+    }
+    assert.deepEqual(await writes(), before, 'objects were written for a commit that changed nothing here');
+  });
+});
+
+/** Non-dry-run writes the apiserver counted on the kinds we apply (its own /metrics). */
+async function objectWrites(world: World): Promise<Record<string, number>> {
+  const res = await world.cp.request('GET', '/metrics', undefined, 'text/plain');
+  const out: Record<string, number> = {};
+  for (const line of String(res.body).split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (!['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY'].includes(labels.verb ?? '')) continue;
+    if (labels.dry_run || labels.subresource) continue;
+    if (
+      !['configmaps', 'services', 'deployments', 'horizontalpodautoscalers'].includes(labels.resource ?? '')
+    )
+      continue;
+    const k = `${labels.verb} ${labels.resource} ${labels.component}`;
+    out[k] = (out[k] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return out;
+}
+
+test('4. a rollout that can never be ready writes .failed, says why, and leaves deployed alone', async () => {
+  const good = short(await w.repo.head());
+  const stuck = appFiles(`iowa-a/${prod}`, 'bedrock', {
+    podSpec: { nodeSelector: { disktype: 'no-such-node' } },
+  });
+  const sha = await w.repo.commit(
+    { [`iowa-a/${prod}/deploy.yaml`]: stuck[`iowa-a/${prod}/deploy.yaml`] ?? '' },
+    'unschedulable',
+  );
+  const res = await w.cli(['sync', '--once'], { ROLLOUT_TIMEOUT: '4' });
+  assert.equal(res.code, 1, res.stdout + res.stderr);
+  assert.match(res.stdout, new RegExp(`${prod} @ ${short(sha)}: failed: rollout not done after 4 s`));
+  const failed = await w.s3.getObject(`iowa-a/${prod}/bedrock/${short(sha)}.failed`);
+  assert.ok(failed, '.failed file missing');
+  assert.match(failed, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ timeout: Deployment\/bedrock: /);
+  assert.equal(await w.s3.getObject(`iowa-a/${prod}/bedrock/${short(sha)}`), undefined);
+  const v = await w.version(prod);
+  assert.equal(v?.applied, short(sha));
+  assert.equal(v?.deployed, good);
+  const ready = v?.status?.conditions?.find((c) => c.type === 'Ready');
+  assert.equal(ready?.status, 'False');
+  assert.equal(ready?.reason, 'RolloutTimeout');
+  assert.match(ready?.message ?? '', /Deployment\/bedrock: \d\/2 updated/);
+  // The other namespace is unaffected and healthy at the new sha.
+  assert.equal((await w.version(dev))?.deployed, short(sha));
+  // Put prod back to a healthy spec for the tests that follow.
+  await w.repo.commit(appFiles(`iowa-a/${prod}`, 'bedrock'), 'prod healthy again');
+  assert.equal((await w.cli(['sync', '--once'])).code, 0);
+});
+
+const badInputs: { name: string; files: Record<string, string | null>; error: RegExp }[] = [
+  {
+    name: 'malformed YAML',
+    files: { 'bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n' },
+    error: /bad\.yaml:\d+: invalid YAML/,
+  },
+  {
+    name: 'a non-object document',
+    files: { 'list.yaml': '- a\n- b\n' },
+    error: /list\.yaml:1: document 1 is a list, not an object/,
+  },
+  {
+    name: 'an object for another namespace',
+    files: { 'other.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: kube-system}\n' },
+    error: /other\.yaml:1: document 1: ConfigMap\/x is for namespace "kube-system"/,
+  },
+  {
+    name: 'a cluster-scoped object',
+    files: {
+      'role.yaml':
+        'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: evil}\nrules: []\n',
+    },
+    error: /role\.yaml:1: document 1: ClusterRole\/evil is cluster-scoped/,
+  },
+];
+
+for (const bad of badInputs) {
+  test(`5. ${bad.name} applies nothing in that namespace and names the file`, async () => {
+    const files = Object.fromEntries(Object.entries(bad.files).map(([k, v]) => [`iowa-a/${dev}/${k}`, v]));
+    // The same commit adds a valid ConfigMap in both namespaces: dev must not get it, prod must.
+    const extra = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: added}\ndata: {a: "1"}\n';
+    const sha = await w.repo.commit(
+      { ...files, [`iowa-a/${dev}/added.yaml`]: extra, [`iowa-a/${prod}/added.yaml`]: extra },
+      `bad input: ${bad.name}`,
+    );
+    const res = await w.cli(['sync', '--once']);
+    assert.equal(res.code, 1);
+    assert.match(res.stdout, bad.error);
+    assert.ok(!(await names(dev, 'configmaps')).includes('added'), 'part of a broken set was applied');
+    assert.ok((await names(prod, 'configmaps')).includes('added'), 'the healthy namespace did not carry on');
+    const v = await w.version(dev);
+    assert.notEqual(v?.applied, short(sha));
+    assert.match(v?.status?.lastError ?? '', bad.error);
+    assert.equal(v?.status?.conditions?.find((c) => c.type === 'Stalled')?.reason, 'InvalidManifests');
+    // Clean up: remove the bad file and the extra ConfigMap again.
+    const undo = Object.fromEntries(Object.keys(files).map((k) => [k, null]));
+    await w.repo.commit(
+      { ...undo, [`iowa-a/${dev}/added.yaml`]: null, [`iowa-a/${prod}/added.yaml`]: null },
+      'undo',
+    );
+    assert.equal((await w.cli(['sync', '--once'])).code, 0);
+    assert.ok(!(await names(prod, 'configmaps')).includes('added'), 'a file deleted from git was not pruned');
+  });
+}
+
+test('6. prune: a deleted file is pruned, an annotated object survives, an emptied folder deletes nothing', async () => {
+  await w.kubectl(
+    '-n',
+    dev,
+    'annotate',
+    'service',
+    'bedrock',
+    'git-sync-operator.mozilla.org/prune=disabled',
+  );
+  await w.repo.commit(
+    { [`iowa-a/${dev}/hpa.yaml`]: null, [`iowa-a/${dev}/svc.yaml`]: null },
+    'drop hpa and svc',
+  );
+  assert.equal((await w.cli(['sync', '--once'])).code, 0);
+  assert.deepEqual(await names(dev, 'horizontalpodautoscalers'), []);
+  assert.deepEqual(await names(dev, 'services'), ['bedrock'], 'annotated object was pruned');
+  const before = {
+    deployments: await names(prod, 'deployments'),
+    configmaps: await names(prod, 'configmaps'),
+    services: await names(prod, 'services'),
+  };
+  const all = Object.fromEntries(Object.keys(appFiles(`iowa-a/${prod}`, 'bedrock')).map((k) => [k, null]));
+  const sha = await w.repo.commit(all, 'empty prod folder');
+  const res = await w.cli(['sync', '--once']);
+  assert.equal(res.code, 1);
+  assert.match(
+    res.stdout,
+    /iowa-a\/bedrock-prod\/: is missing or has no \.yaml\/\.yml\/\.json files; nothing is applied or pruned/,
+  );
+  assert.deepEqual(
+    {
+      deployments: await names(prod, 'deployments'),
+      configmaps: await names(prod, 'configmaps'),
+      services: await names(prod, 'services'),
+    },
+    before,
+  );
+  const v = await w.version(prod);
+  assert.notEqual(v?.applied, short(sha));
+  assert.match(v?.status?.lastError ?? '', /is missing or has no/);
+  await w.repo.commit(appFiles(`iowa-a/${prod}`, 'bedrock'), 'prod back');
+  assert.equal((await w.cli(['sync', '--once'])).code, 0);
+});
+
+test('7. drift from kubectl scale/edit is repaired; a force-push to an older commit is followed', async () => {
+  await withOperator({}, async () => {
+    const head = await w.repo.head();
+    await waitVersion(w, dev, 'settled', (v) => v.deployed === short(head));
+    await w.kubectl('-n', dev, 'scale', 'deployment', 'bedrock', '--replicas=4');
+    await w.kubectl(
+      '-n',
+      dev,
+      'patch',
+      'configmap',
+      'bedrock-config',
+      '--type=merge',
+      '-p',
+      '{"data":{"DEBUG":"true"}}',
+    );
+    await waitFor('drift repaired', async () => {
+      const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
+      const cm = JSON.parse(await w.kubectl('-n', dev, 'get', 'configmap', 'bedrock-config', '-o', 'json'));
+      return d.spec.replicas === 2 && cm.data.DEBUG === 'false' ? true : undefined;
+    });
+    // Force-push: move the branch back to the commit with image 2, after a commit with image 3.
+    const withImage3 = await w.repo.commit(
+      appFiles(`iowa-a/${dev}`, 'bedrock', { image: 'mozmeao/bedrock:3' }),
+      'bedrock 3',
+    );
+    await waitVersion(w, dev, 'image 3 deployed', (v) => v.deployed === short(withImage3));
+    await w.repo.forcePush(head);
+    await waitVersion(w, dev, 'force-push followed', (v) => v.deployed === short(head));
+    const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
+    assert.equal(d.spec.template.spec.containers[0].image, 'mozmeao/bedrock:2');
+  });
+});
+
+test('8. S3 down during a rollout, operator restarted, S3 back: the file appears exactly once', async () => {
+  await w.s3.stopServer();
+  let sha = '';
+  let key = '';
+  try {
+    await withOperator({}, async () => {
+      sha = await w.repo.commit(
+        appFiles(`iowa-a/${dev}`, 'bedrock', { image: 'mozmeao/bedrock:4' }),
+        'bedrock 4',
+      );
+      key = `iowa-a/${dev}/bedrock/${short(sha)}`;
+      await waitVersion(
+        w,
+        dev,
+        'pending S3 file recorded',
+        (v) => v.deployed === short(sha) && (v.status?.pending ?? []).some((p) => p.key === key),
+      );
+    });
+  } finally {
+    await w.s3.startServer();
+  }
+  // A new operator (a restart: nothing in memory) delivers what the Version remembers.
+  await withOperator({}, async () => {
+    await waitFor('S3 file after restart', () => w.s3.getObject(key));
+    await waitVersion(w, dev, 'pending emptied', (v) => (v.status?.pending ?? []).length === 0);
+  });
+  assert.deepEqual(await w.s3.listKeys(`iowa-a/${dev}/bedrock/${short(sha)}`), [key]);
+  const writes = w.logs.filter((l) => l.includes('"S3 file written"') && l.includes(`"key":"${key}"`));
+  assert.equal(writes.length, 1, `written ${writes.length} times`);
+  assert.ok(w.logs.some((l) => l.includes('S3 write failed, will retry') && l.includes(key)));
+});
+
+test('9. least-privilege RBAC (impersonated ServiceAccount) syncs; a missing grant is named', async () => {
+  const { clusterRole, roleBinding, serviceAccount } = await import('../../src/install/rbac.ts');
+  const sa = `${dev}-git-sync-operator`;
+  const apply = async (o: Record<string, unknown>) => {
+    const res = await w.cp.request('POST', pathOf(o), o);
+    assert.ok(res.status === 201 || res.status === 409, JSON.stringify(res.body));
+  };
+  await apply(clusterRole());
+  await apply(serviceAccount(sa, dev));
+  await apply(roleBinding(dev, sa, dev));
+  await apply(roleBinding(prod, sa, dev));
+  await w.cp.createNamespace('unbound');
+  const impersonate = {
+    user: `system:serviceaccount:${dev}:${sa}`,
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${dev}`, 'system:authenticated'],
+  };
+  const sha = await w.repo.commit(
+    appFiles(`iowa-a/${dev}`, 'bedrock', { image: 'mozmeao/bedrock:5' }),
+    'bedrock 5',
+  );
+  const op = w.operator({ MANAGED_NAMESPACES: `${dev},${prod}` }, { impersonate });
+  const results = await op.syncOnce();
+  op.close();
+  assert.deepEqual(
+    results.map((r) => [r.namespace, r.ok, r.error]),
+    [
+      [dev, true, undefined],
+      [prod, true, undefined],
+    ],
+  );
+  assert.equal((await w.version(dev))?.deployed, short(sha));
+  // A namespace the ServiceAccount was not given: refused, and the message says what is missing.
+  const denied = w.operator({ MANAGED_NAMESPACES: 'unbound' }, { impersonate });
+  const [r] = await denied.syncOnce();
+  denied.close();
+  assert.equal(r?.ok, false);
+  assert.match(r?.error ?? '', /may not read\/write versions\.versions\.mozilla\.org in unbound/);
+  assert.match(
+    r?.error ?? '',
+    /cannot get resource "versions" in API group "versions\.mozilla\.org" in the namespace "unbound"/,
+  );
+});
+
+function pathOf(o: Record<string, unknown>): string {
+  const meta = o.metadata as { namespace?: string };
+  switch (o.kind) {
+    case 'ClusterRole':
+      return '/apis/rbac.authorization.k8s.io/v1/clusterroles';
+    case 'RoleBinding':
+      return `/apis/rbac.authorization.k8s.io/v1/namespaces/${meta.namespace}/rolebindings`;
+    default:
+      return `/api/v1/namespaces/${meta.namespace}/serviceaccounts`;
+  }
+}
