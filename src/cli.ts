@@ -2,11 +2,18 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PromoteError, promote } from './ci/promote.ts';
+import { exitCode, parseDuration, waitForDeploy } from './ci/wait.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { applyInstallObject } from './install/apply.ts';
+import { clusterObjects, defaultImage, namespaceObjects, toYaml } from './install/manifests.ts';
+import { KubeClient } from './kube/client.ts';
 import { createLogger } from './log.ts';
 import { ManifestSetError } from './manifests/errors.ts';
 import { parseSet } from './manifests/load.ts';
+import { s3Client } from './notify/s3.ts';
 import { Operator } from './operator.ts';
+import { startServer } from './server.ts';
 import { registerSecret } from './source/redact.ts';
 
 const usage = `usage: git-sync-operator <command>
@@ -14,6 +21,13 @@ const usage = `usage: git-sync-operator <command>
   sync --once [--dry-run]  one pass over every namespace; exit 1 if any failed
   validate DIR [--namespace NS]
                            check a namespace folder offline (CI pre-merge check); exit 1 on errors
+  install --namespace NS [--namespace NS2 …] --cluster-name C --config-repo URL [--s3-bucket B]
+          [--image IMG] [--aws-secret NAME] [--crd-only] [--apply]
+                           print (or apply) the CRD, least-privilege RBAC and the operator Deployment
+  wait --bucket B --cluster C --namespace NS --deployment D --sha SHA [--timeout 15m] [--interval 5s]
+                           CI: wait for the S3 file; exit 0 deployed, 1 failed, 124 timed out
+  promote --repo DIR --namespace NS --clusters a,b,c [--push] [--wait --bucket B [--timeout 15m]]
+                           CI: copy all-clusters/NS/ into each cluster's folder in turn, waiting between
 Configuration is by environment: CONFIG_REPO, CONFIG_BRANCH, MANAGED_NAMESPACES, CLUSTER_NAME,
 S3_BUCKET, GIT_SYNC_INTERVAL, ROLLOUT_TIMEOUT, KUBECONFIG, AWS_* (see README.md).`;
 
@@ -26,6 +40,12 @@ async function main(argv: string[]): Promise<number> {
       return syncOnce(rest);
     case 'validate':
       return validate(rest);
+    case 'wait':
+      return waitCommand(rest);
+    case 'install':
+      return installCommand(rest);
+    case 'promote':
+      return promoteCommand(rest);
     case '--help':
     case '-h':
     case 'help':
@@ -47,14 +67,30 @@ function operatorFromEnv(): Operator {
 
 async function runLoop(): Promise<number> {
   const op = operatorFromEnv();
+  const { config } = op;
+  const { server, port } = await startServer(
+    {
+      metrics: op.metrics,
+      log: op.deps.log,
+      ready: () => op.ready,
+      // A loop that has not ticked for three intervals (plus slack for a slow git) is wedged.
+      healthy: () => Date.now() - op.lastTick < (config.syncIntervalSeconds * 3 + 120) * 1000,
+      wake: () => op.wake(),
+      webhookSecret: config.webhookSecret,
+    },
+    config.listen.host,
+    config.listen.port,
+  );
+  op.deps.log.info({ port, namespaces: config.managedNamespaces, cluster: config.clusterName }, 'started');
   const stop = new AbortController();
-  const onSignal = () => {
-    op.deps.log.info('shutting down: finishing the current write');
+  const onSignal = (signal: string) => {
+    op.deps.log.info(`${signal}: finishing the current write, then stopping`);
     stop.abort();
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
   await op.run(stop.signal);
+  server.close();
   op.close();
   return 0;
 }
@@ -121,6 +157,155 @@ async function validate(args: string[]): Promise<number> {
     if (!(err instanceof ManifestSetError)) throw err;
     for (const e of err.errors) process.stderr.write(`${e.message}\n`);
     return 1;
+  }
+}
+
+async function installCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      namespace: { type: 'string', multiple: true, default: [] },
+      'cluster-name': { type: 'string' },
+      'config-repo': { type: 'string' },
+      'config-branch': { type: 'string' },
+      's3-bucket': { type: 'string' },
+      image: { type: 'string', default: defaultImage },
+      'aws-secret': { type: 'string', default: 'git-sync-operator-aws' },
+      'crd-only': { type: 'boolean', default: false },
+      apply: { type: 'boolean', default: false },
+    },
+  });
+  let objects = clusterObjects();
+  if (values['crd-only']) objects = objects.slice(0, 1);
+  else {
+    if (values.namespace.length === 0)
+      throw new ConfigError('--namespace', 'is required (once per namespace to manage)');
+    const opts = {
+      namespaces: values.namespace,
+      clusterName: need(values['cluster-name'], '--cluster-name'),
+      configRepo: need(values['config-repo'], '--config-repo'),
+      configBranch: values['config-branch'],
+      s3Bucket: values['s3-bucket'],
+      image: values.image,
+      awsSecret: values['aws-secret'],
+    };
+    loadConfig({
+      CONFIG_REPO: opts.configRepo,
+      CLUSTER_NAME: opts.clusterName,
+      MANAGED_NAMESPACES: values.namespace.join(','),
+    });
+    for (const ns of values.namespace) objects.push(...namespaceObjects(ns, opts));
+  }
+  if (!values.apply) {
+    process.stdout.write(toYaml(objects));
+    return 0;
+  }
+  const client = new KubeClient();
+  try {
+    for (const o of objects) {
+      const r = await applyInstallObject(client, o);
+      process.stdout.write(`${r}\n`);
+    }
+  } finally {
+    client.close();
+  }
+  return 0;
+}
+
+const waitOptions = {
+  bucket: { type: 'string' },
+  timeout: { type: 'string', default: '15m' },
+  interval: { type: 'string', default: '5s' },
+} as const;
+
+function durations(values: { timeout: string; interval: string }): { timeoutMs: number; intervalMs: number } {
+  const timeoutMs = parseDuration(values.timeout);
+  const intervalMs = parseDuration(values.interval);
+  if (timeoutMs === undefined)
+    throw new ConfigError('--timeout', `"${values.timeout}" is not a duration (e.g. 15m, 90s)`);
+  if (intervalMs === undefined)
+    throw new ConfigError('--interval', `"${values.interval}" is not a duration (e.g. 5s)`);
+  return { timeoutMs, intervalMs };
+}
+
+function need(value: string | undefined, flag: string): string {
+  if (!value) throw new ConfigError(flag, 'is required');
+  return value;
+}
+
+async function waitCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...waitOptions,
+      cluster: { type: 'string' },
+      namespace: { type: 'string' },
+      deployment: { type: 'string' },
+      sha: { type: 'string' },
+    },
+  });
+  const sha = need(values.sha, '--sha');
+  if (!/^[0-9a-f]{7,64}$/.test(sha))
+    throw new ConfigError('--sha', `"${sha}" is not a hex commit sha (7 or more characters)`);
+  const target = {
+    bucket: need(values.bucket ?? process.env.S3_BUCKET, '--bucket'),
+    cluster: need(values.cluster ?? process.env.CLUSTER_NAME, '--cluster'),
+    namespace: need(values.namespace, '--namespace'),
+    deployment: need(values.deployment, '--deployment'),
+    sha,
+  };
+  const outcome = await waitForDeploy(s3Client(), target, durations(values));
+  if (outcome.state === 'deployed')
+    process.stdout.write(`deployed: s3://${target.bucket}/${outcome.key} at ${outcome.at}\n`);
+  if (outcome.state === 'failed') process.stderr.write(`failed: ${outcome.reason}\n`);
+  if (outcome.state === 'timeout')
+    process.stderr.write(
+      `timed out after ${values.timeout} waiting for s3://${target.bucket}/${outcome.key}\n`,
+    );
+  return exitCode[outcome.state];
+}
+
+async function promoteCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...waitOptions,
+      repo: { type: 'string', default: '.' },
+      namespace: { type: 'string' },
+      clusters: { type: 'string' },
+      push: { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+    },
+  });
+  const namespace = need(values.namespace, '--namespace');
+  const clusters = need(values.clusters, '--clusters')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  const bucket = values.wait ? need(values.bucket ?? process.env.S3_BUCKET, '--bucket') : '';
+  const times = durations(values);
+  const s3 = values.wait ? s3Client() : undefined;
+  try {
+    await promote({
+      repo: values.repo,
+      namespace,
+      clusters,
+      push: values.push,
+      log: (line) => process.stdout.write(`${line}\n`),
+      ...(s3
+        ? {
+            wait: async (cluster: string, deployment: string, sha: string) =>
+              (await waitForDeploy(s3, { bucket, cluster, namespace, deployment, sha }, times)).state,
+          }
+        : {}),
+    });
+    return 0;
+  } catch (err) {
+    if (err instanceof PromoteError) {
+      process.stderr.write(`promote: ${err.message}\n`);
+      return exitCode[err.state];
+    }
+    throw err;
   }
 }
 

@@ -22,6 +22,8 @@ export interface Config {
   workDir: string;
   /** Objects applied in parallel per namespace. */
   applyConcurrency: number;
+  /** host:port of /healthz /readyz /metrics /hooks/git. */
+  listen: { host: string; port: number };
 }
 
 export class ConfigError extends Error {
@@ -85,6 +87,7 @@ export function loadConfig(env: Env = process.env): Config {
     sshKnownHostsFile: safePath(env, 'GIT_SSH_KNOWN_HOSTS'),
     workDir: get('GSO_WORK_DIR') ?? '/tmp/git-sync-operator',
     applyConcurrency: positiveInteger(env, 'APPLY_CONCURRENCY', 16),
+    listen: listenAddress(get('LISTEN_ADDRESS') ?? '0.0.0.0:8080'),
   };
 }
 
@@ -155,4 +158,12 @@ function safePath(env: Env, name: string): string | undefined {
   if (!/^[A-Za-z0-9._/@+-]+$/.test(raw))
     throw new ConfigError(name, 'must be a plain file path (letters, digits, . _ / @ + -)');
   return raw;
+}
+
+function listenAddress(raw: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(raw);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535)
+    throw new ConfigError('LISTEN_ADDRESS', `"${raw}" must be host:port (e.g. 0.0.0.0:8080)`);
+  return { host: m[1] || '0.0.0.0', port };
 }

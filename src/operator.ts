@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { KubeClient } from './kube/client.ts';
 import { RestMapper } from './kube/mapping.ts';
 import type { Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { s3Notifier } from './notify/s3.ts';
 import { type Deps, type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
 import { type Commit, GitSource, SourceError } from './source/git.ts';
@@ -34,6 +35,11 @@ export class Operator {
   private wakeUp: (() => void) | undefined;
   private sourceError: string | undefined;
   private crdReady = false;
+  readonly metrics = new Metrics();
+  /** Set after the first successful reconcile (/readyz). */
+  ready = false;
+  /** Time of the loop's last tick (/healthz). */
+  lastTick = Date.now();
 
   constructor(
     readonly config: Config,
@@ -67,9 +73,9 @@ export class Operator {
   /** Learns the branch head and fetches it when it moved. Returns the commit to reconcile. */
   async refresh(): Promise<Commit> {
     const { git, log } = this.deps;
-    const head = await git.head();
+    const head = await this.counted('ls-remote', () => git.head());
     if (head.sha !== this.commit?.sha) {
-      const sha = await git.fetch(head);
+      const sha = await this.counted('fetch', () => git.fetch(head));
       this.commit = await git.commit(sha);
       log.info({ sha: sha.slice(0, 7), branch: head.branch, message: this.commit.message }, 'new commit');
     }
@@ -89,6 +95,7 @@ export class Operator {
     await this.ensureCrd();
     let delay = this.config.syncIntervalSeconds;
     while (!signal.aborted) {
+      this.lastTick = Date.now();
       try {
         const commit = await this.refresh();
         if (this.sourceError) await this.markSource(undefined);
@@ -142,12 +149,14 @@ export class Operator {
     commit: Commit,
     opts: ReconcileOptions,
   ): Promise<ReconcileResult> {
+    const started = performance.now();
+    let r: ReconcileResult;
     try {
-      return await reconcile(this.deps, ns, commit, opts);
+      r = await reconcile(this.deps, ns, commit, opts);
     } catch (err) {
       const message = (err as Error).message;
       this.deps.log.error({ namespace: ns }, message);
-      return {
+      r = {
         namespace: ns,
         sha: commit.sha,
         ok: false,
@@ -157,6 +166,36 @@ export class Operator {
         ready: false,
         error: message,
       };
+    }
+    if (!opts.dryRun) {
+      const sha7 = commit.sha.slice(0, 7);
+      const outcome = { ok: r.ok, applied: r.changed.length, pruned: r.pruned.length, sha7 };
+      this.metrics.record(
+        ns,
+        {
+          ...outcome,
+          ...(r.ready ? { deployed: sha7 } : {}),
+          ...(r.error ? { reason: r.reason ?? 'Error' } : {}),
+        },
+        (performance.now() - started) / 1000,
+      );
+      if (r.ok) this.ready = true;
+    }
+    return r;
+  }
+
+  private async counted<T>(op: 'ls-remote' | 'fetch', fn: () => Promise<T>): Promise<T> {
+    try {
+      const v = await fn();
+      this.metrics.gitRequests.inc({ op, result: 'ok' });
+      return v;
+    } catch (err) {
+      this.metrics.gitRequests.inc({ op, result: 'error' });
+      this.metrics.errors.inc({
+        namespace: '',
+        reason: err instanceof SourceError ? err.reason : 'GitError',
+      });
+      throw err;
     }
   }
 

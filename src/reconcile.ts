@@ -43,6 +43,8 @@ export interface ReconcileResult {
   pruned: ObjectRef[];
   ready: boolean;
   error?: string;
+  /** Machine-readable cause of `error` (InvalidManifests, ApplyFailed, RolloutTimeout …). */
+  reason?: string;
 }
 
 const short = (sha: string) => sha.slice(0, 7);
@@ -85,7 +87,7 @@ export async function reconcile(
         ),
       });
     }
-    return { ...result, error: safe };
+    return { ...result, error: safe, reason };
   };
 
   // manifests
@@ -107,7 +109,8 @@ export async function reconcile(
     memo,
     concurrency: config.applyConcurrency,
     force: config.forceConflicts,
-    signal: opts.signal,
+    // No abort signal: a shutdown or a newer commit never cuts a write in half; they stop the
+    // reconcile between steps and end the rollout wait instead.
   };
   const refs = objects.map(refOf);
   const previous = version?.status?.inventory ?? [];
@@ -121,6 +124,7 @@ export async function reconcile(
       const pr = await prune(client, mapper, ns, stale, true);
       return { ...result, ok: true, pruned: pr.deleted };
     }
+    if (opts.signal?.aborted) return { ...result, error: 'stopped before applying' };
     if (p.changed.length > 0) {
       await applyObjects(ctx, p.changed);
       nlog.info({ applied: p.changed.length, unchanged: p.unchanged.length }, 'applied');

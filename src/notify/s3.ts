@@ -16,9 +16,9 @@ export function failureKey(cluster: string, namespace: string, deployment: strin
 }
 
 /** The SDK's standard chain (env, profile, web identity); a custom endpoint implies path-style (MinIO). */
-export function s3Notifier(bucket: string, env: NodeJS.ProcessEnv = process.env): Notifier {
+export function s3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  const client = new S3Client({
+  return new S3Client({
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     // Explicit keys when given (tests, several operators in one process); else the SDK's chain.
@@ -33,6 +33,10 @@ export function s3Notifier(bucket: string, env: NodeJS.ProcessEnv = process.env)
       : {}),
     maxAttempts: 2,
   });
+}
+
+export function s3Notifier(bucket: string, env: NodeJS.ProcessEnv = process.env): Notifier {
+  const client = s3Client(env);
   return {
     async put(key, body) {
       await client.send(

@@ -1,0 +1,64 @@
+// CI side: wait for the operator's S3 file for one deployment at one sha.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { completionKey, failureKey } from '../notify/s3.ts';
+
+export type WaitOutcome =
+  | { state: 'deployed'; at: string; key: string }
+  | { state: 'failed'; reason: string; key: string }
+  | { state: 'timeout'; key: string };
+
+export interface WaitTarget {
+  bucket: string;
+  cluster: string;
+  namespace: string;
+  deployment: string;
+  /** Short or full sha. */
+  sha: string;
+}
+
+/** Exit codes: 0 deployed, 1 failed, 124 timed out (as timeout(1)). */
+export const exitCode = { deployed: 0, failed: 1, timeout: 124 } as const;
+
+export async function waitForDeploy(
+  s3: S3Client,
+  t: WaitTarget,
+  opts: { timeoutMs: number; intervalMs: number; onPoll?: () => void },
+): Promise<WaitOutcome> {
+  const ok = completionKey(t.cluster, t.namespace, t.deployment, t.sha);
+  const bad = failureKey(t.cluster, t.namespace, t.deployment, t.sha);
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    opts.onPoll?.();
+    const done = await read(s3, t.bucket, ok);
+    if (done !== undefined) return { state: 'deployed', at: done.trim(), key: ok };
+    const failed = await read(s3, t.bucket, bad);
+    if (failed !== undefined) return { state: 'failed', reason: failed.trim(), key: bad };
+    if (Date.now() + opts.intervalMs > deadline) return { state: 'timeout', key: ok };
+    await sleep(opts.intervalMs);
+  }
+}
+
+async function read(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (await res.Body?.transformToString()) ?? '';
+  } catch (err) {
+    if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw err;
+  }
+}
+
+/** "15m", "90s", "1h", "2m30s" or plain seconds → milliseconds. */
+export function parseDuration(raw: string): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let pos = 0;
+  for (let m = re.exec(raw); m; m = re.exec(raw)) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    pos = re.lastIndex;
+  }
+  return pos === raw.length && pos > 0 ? total : undefined;
+}
