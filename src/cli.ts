@@ -89,10 +89,11 @@ async function runLoop(): Promise<number> {
   };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
-  await op.run(stop.signal);
+  const outcome = await op.run(stop.signal);
   server.close();
   op.close();
-  return 0;
+  // Losing the lease means another replica leads now: exit so Kubernetes restarts us as a follower.
+  return outcome === 'lost-lease' ? 1 : 0;
 }
 
 async function syncOnce(args: string[]): Promise<number> {

@@ -22,6 +22,8 @@ export interface Config {
   workDir: string;
   /** Objects applied in parallel per namespace. */
   applyConcurrency: number;
+  /** Hold a Lease before writing, so replicas never apply at once. */
+  leaderElection: { enabled: boolean; namespace: string; durationSeconds: number };
   /** host:port of /healthz /readyz /metrics /hooks/git. */
   listen: { host: string; port: number };
 }
@@ -87,6 +89,11 @@ export function loadConfig(env: Env = process.env): Config {
     sshKnownHostsFile: safePath(env, 'GIT_SSH_KNOWN_HOSTS'),
     workDir: get('GSO_WORK_DIR') ?? '/tmp/git-sync-operator',
     applyConcurrency: positiveInteger(env, 'APPLY_CONCURRENCY', 16),
+    leaderElection: {
+      enabled: bool(env, 'LEADER_ELECT', true),
+      namespace: get('LEASE_NAMESPACE') ?? get('POD_NAMESPACE') ?? (managedNamespaces[0] as string),
+      durationSeconds: positiveNumber(env, 'LEASE_DURATION', 15),
+    },
     listen: listenAddress(get('LISTEN_ADDRESS') ?? '0.0.0.0:8080'),
   };
 }

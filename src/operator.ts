@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.ts';
 import { KubeClient } from './kube/client.ts';
 import { RestMapper } from './kube/mapping.ts';
+import { LeaderElector } from './leader.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { s3Notifier } from './notify/s3.ts';
@@ -90,11 +91,31 @@ export class Operator {
   }
 
   /** Runs until `signal` aborts; git failures back off, the cluster is left as it is. */
-  async run(signal: AbortSignal): Promise<void> {
-    const { log } = this.deps;
+  async run(signal: AbortSignal): Promise<'stopped' | 'lost-lease'> {
+    const { log, client } = this.deps;
+    const le = this.config.leaderElection;
+    let lease: { lost: AbortSignal; release: () => Promise<void> } | undefined;
+    if (le.enabled) {
+      const elector = new LeaderElector(
+        client,
+        { namespace: le.namespace, name: 'git-sync-operator', durationSeconds: le.durationSeconds },
+        log,
+      );
+      log.info(
+        { lease: `${le.namespace}/git-sync-operator`, identity: elector.identity },
+        'waiting for the leader lease',
+      );
+      try {
+        lease = await elector.acquire(signal);
+      } catch (err) {
+        if (signal.aborted) return 'stopped';
+        throw err;
+      }
+    }
+    const active = lease ? AbortSignal.any([signal, lease.lost]) : signal;
     await this.ensureCrd();
     let delay = this.config.syncIntervalSeconds;
-    while (!signal.aborted) {
+    while (!active.aborted) {
       this.lastTick = Date.now();
       try {
         const commit = await this.refresh();
@@ -102,17 +123,20 @@ export class Operator {
         delay = this.config.syncIntervalSeconds;
         for (const ns of this.config.managedNamespaces) this.schedule(ns, commit);
       } catch (err) {
-        if (!(err instanceof SourceError)) throw err;
         delay = Math.min(delay * 2, Math.max(300, this.config.syncIntervalSeconds));
-        log.error({ reason: err.reason, retryInSeconds: delay }, err.message);
-        await this.markSource(err);
+        const reason = err instanceof SourceError ? err.reason : 'Error';
+        log.error({ reason, retryInSeconds: delay }, (err as Error).message);
+        if (err instanceof SourceError) await this.markSource(err);
         // Keep repairing drift and delivering S3 files from the last good commit.
         if (this.commit) for (const ns of this.config.managedNamespaces) this.schedule(ns, this.commit);
       }
-      await this.sleep(delay * 1000, signal);
+      await this.sleep(delay * 1000, active);
     }
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    if (lease?.lost.aborted) return 'lost-lease';
+    await lease?.release();
+    return 'stopped';
   }
 
   /** Starts a sync now instead of at the next interval (webhook). */

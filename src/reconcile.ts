@@ -14,6 +14,7 @@ import { completionKey, failureKey, type Notifier } from './notify/s3.ts';
 import type { Commit, GitSource } from './source/git.ts';
 import { redact } from './source/redact.ts';
 import { setCondition } from './version/conditions.ts';
+import { recordEvent } from './version/events.ts';
 import type { VersionStore } from './version/store.ts';
 import type { DeploymentState, PendingFile, Version } from './version/types.ts';
 
@@ -73,6 +74,16 @@ export async function reconcile(
   const fail = async (reason: string, message: string): Promise<ReconcileResult> => {
     const safe = redact(message);
     nlog.error({ reason }, safe);
+    if (version && !opts.dryRun && version.status?.lastError !== safe) {
+      await recordEvent(
+        client,
+        log,
+        version,
+        'Warning',
+        reason === 'InvalidManifests' ? 'InvalidManifests' : 'ApplyFailed',
+        safe,
+      );
+    }
     if (version && !opts.dryRun) {
       version = await versions.patchStatus(version, {
         lastError: safe,
@@ -133,6 +144,10 @@ export async function reconcile(
     return fail('ApplyFailed', (err as Error).message);
   }
   let v = version as Version;
+  if (v.applied !== sha7 || result.changed.length > 0) {
+    const what = result.changed.length ? `${result.changed.length} objects changed` : 'no object changed';
+    await recordEvent(client, log, v, 'Normal', 'Applied', `applied ${sha7} (${commit.message}): ${what}`);
+  }
   v = await versions.setTop(v, { applied: sha7 });
   v = await versions.patchStatus(v, {
     commit: sha,
@@ -153,7 +168,11 @@ export async function reconcile(
     try {
       const pr = await prune(client, mapper, ns, stale);
       result.pruned = pr.deleted;
-      if (pr.deleted.length) nlog.info({ pruned: pr.deleted.map((r) => `${r.kind}/${r.name}`) }, 'pruned');
+      if (pr.deleted.length) {
+        const list = pr.deleted.map((r) => `${r.kind}/${r.name}`);
+        nlog.info({ pruned: list }, 'pruned');
+        await recordEvent(client, log, v, 'Normal', 'Pruned', `pruned ${list.join(', ')} (no longer in git)`);
+      }
       if (pr.kept.length)
         nlog.info({ kept: pr.kept.map((r) => `${r.kind}/${r.name}`) }, 'kept by annotation');
     } catch (err) {
@@ -203,6 +222,16 @@ export async function reconcile(
   });
   result.ready = wait.notReady.length === 0;
   if (result.ready) {
+    if (v.deployed !== sha7) {
+      await recordEvent(
+        client,
+        log,
+        v,
+        'Normal',
+        'Deployed',
+        `${sha7} is healthy: every workload rolled out`,
+      );
+    }
     v = await versions.setTop(v, { deployed: sha7 });
     let conds = setCondition(v.status?.conditions, {
       type: 'Ready',
@@ -247,7 +276,10 @@ export async function reconcile(
       reason: 'RolloutFailed',
       message: why,
     });
+    if (v.status?.lastError !== why) await recordEvent(client, log, v, 'Warning', 'RolloutFailed', why);
     v = await versions.patchStatus(v, { conditions: conds, lastError: why });
+    result.error = why;
+    result.reason = wait.timedOut ? 'RolloutTimeout' : 'RolloutFailed';
     nlog.warn(why);
   }
   v = await flushPending(deps, v, nlog);

@@ -1,0 +1,153 @@
+// Leader election with a coordination.k8s.io/v1 Lease: two replicas never apply at once.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, type KubeClient } from './kube/client.ts';
+import type { Logger } from './log.ts';
+
+export interface LeaseOptions {
+  namespace: string;
+  name: string;
+  /** Seconds a leader's claim lasts without renewal. */
+  durationSeconds: number;
+  identity?: string;
+}
+
+interface Lease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+const microTime = (d = new Date()) => d.toISOString().replace('Z', '000Z');
+
+export class LeaderElector {
+  readonly identity: string;
+  private readonly path: string;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: LeaseOptions,
+    private readonly log: Logger,
+  ) {
+    this.identity = opts.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+    this.path = `/apis/coordination.k8s.io/v1/namespaces/${opts.namespace}/leases`;
+  }
+
+  /**
+   * Waits until this replica holds the lease, then renews it until `signal` aborts; the returned
+   * `lost` signal fires if a renewal fails for longer than the lease lasts (stop writing then).
+   */
+  async acquire(signal: AbortSignal): Promise<{ lost: AbortSignal; release: () => Promise<void> }> {
+    const retry = (this.opts.durationSeconds * 1000) / 3;
+    while (!(await this.tryAcquireOrRenew())) {
+      await sleep(retry, undefined, { signal });
+    }
+    this.log.info(
+      { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.identity },
+      'became leader',
+    );
+    const lost = new AbortController();
+    const stop = new AbortController();
+    void (async () => {
+      let lastRenew = Date.now();
+      while (!signal.aborted && !stop.signal.aborted) {
+        await sleep(retry, undefined, { signal: AbortSignal.any([signal, stop.signal]) }).catch(() => {});
+        if (signal.aborted || stop.signal.aborted) break;
+        const ok = await this.tryAcquireOrRenew().catch(() => false);
+        if (ok) lastRenew = Date.now();
+        else if (Date.now() - lastRenew > this.opts.durationSeconds * 1000 || (await this.heldByOther())) {
+          this.log.error({ identity: this.identity }, 'lost the leader lease: stopping all writes');
+          lost.abort();
+          break;
+        }
+      }
+    })();
+    return {
+      lost: lost.signal,
+      release: async () => {
+        stop.abort();
+        await this.release();
+      },
+    };
+  }
+
+  /** True if we hold the lease after this call. */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const now = new Date();
+    const current = await this.client
+      .json<Lease>('GET', `${this.path}/${this.opts.name}`)
+      .catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) return undefined;
+        throw err;
+      });
+    const spec = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.opts.durationSeconds,
+      renewTime: microTime(now),
+    };
+    if (!current) {
+      try {
+        await this.client.json('POST', this.path, {
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name: this.opts.name, namespace: this.opts.namespace },
+            spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+          },
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 409) return false;
+        throw err;
+      }
+    }
+    const held = current.spec.holderIdentity;
+    const renewed = Date.parse(current.spec.renewTime ?? '') || 0;
+    const expired =
+      renewed + (current.spec.leaseDurationSeconds ?? this.opts.durationSeconds) * 1000 < now.getTime();
+    if (held && held !== this.identity && !expired) return false;
+    const takeover = held !== this.identity;
+    try {
+      await this.client.json('PUT', `${this.path}/${this.opts.name}`, {
+        body: {
+          ...current,
+          spec: {
+            ...current.spec,
+            ...spec,
+            ...(takeover
+              ? { acquireTime: microTime(now), leaseTransitions: (current.spec.leaseTransitions ?? 0) + 1 }
+              : {}),
+          },
+        },
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) return false; // someone else won the race
+      throw err;
+    }
+  }
+
+  private async heldByOther(): Promise<boolean> {
+    const l = await this.client.json<Lease>('GET', `${this.path}/${this.opts.name}`).catch(() => undefined);
+    return !!l?.spec.holderIdentity && l.spec.holderIdentity !== this.identity;
+  }
+
+  /** Gives the lease up on shutdown so the next replica takes over at once. */
+  private async release(): Promise<void> {
+    try {
+      const l = await this.client.json<Lease>('GET', `${this.path}/${this.opts.name}`);
+      if (l.spec.holderIdentity !== this.identity) return;
+      await this.client.json('PUT', `${this.path}/${this.opts.name}`, {
+        body: { ...l, spec: { ...l.spec, holderIdentity: '', renewTime: microTime(new Date(0)) } },
+      });
+    } catch {
+      // best effort: the lease expires by itself
+    }
+  }
+}
