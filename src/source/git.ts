@@ -198,7 +198,7 @@ export class GitSource {
         if (code === 0) return resolve(Buffer.concat(chunks));
         const why = signal
           ? `timed out after ${(this.opts.timeoutMs ?? 120_000) / 1000} s`
-          : stderr.trim().split('\n').pop();
+          : oneLine(stderr);
         reject(classify(`git ${args[0]} ${displayUrl(this.opts.url)}: ${redact(why ?? 'failed')}`));
       });
       child.stdin.on('error', () => {}); // git may exit before reading all input
@@ -246,4 +246,13 @@ function classify(message: string): SourceError {
     return new SourceError(message, 'Unreachable');
   }
   return new SourceError(message, 'GitError');
+}
+
+/** git's stderr as one line: its messages (fatal:, error:, ssh's) joined, boilerplate dropped. */
+function oneLine(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Please make sure you have the correct access rights|^and the repository exists\.$/.test(l));
+  return lines.join(' ').slice(0, 500) || 'failed';
 }

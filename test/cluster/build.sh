@@ -59,6 +59,8 @@ build() {
 # Component-specific files that must ship beside the binaries.
 post_build() {
   local name=$1 version=$2 out=$3 work=$4
+  # etcd's main package is the module root (.../server/v3), so go names the binary "server".
+  if [ "$name" = etcd ]; then mv "$out/bin/server" "$out/bin/etcd"; fi
   if [ "$name" = kwok ]; then
     # kwok needs stage definitions; they ship inside its module. Copy them so runs need no GOMODCACHE.
     local src; src=$(cd "$work" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
