@@ -34,6 +34,8 @@ export class Operator {
   private commit: Commit | undefined;
   private readonly running = new Map<string, Running>();
   private wakeUp: (() => void) | undefined;
+  /** A wake-up arrived since the current tick began (it may have missed the pushed commit). */
+  private wakeRequested = false;
   private sourceError: string | undefined;
   private crdReady = false;
   readonly metrics = new Metrics();
@@ -117,6 +119,7 @@ export class Operator {
     let delay = this.config.syncIntervalSeconds;
     while (!active.aborted) {
       this.lastTick = Date.now();
+      this.wakeRequested = false;
       try {
         const commit = await this.refresh();
         if (this.sourceError) await this.markSource(undefined);
@@ -141,6 +144,7 @@ export class Operator {
 
   /** Starts a sync now instead of at the next interval (webhook). */
   wake(): void {
+    this.wakeRequested = true;
     this.wakeUp?.();
   }
 
@@ -252,6 +256,7 @@ export class Operator {
   }
 
   private async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.wakeRequested) return; // woken while this tick ran: its ls-remote may predate the push
     const woke = new Promise<void>((resolve) => {
       this.wakeUp = resolve;
     });

@@ -75,15 +75,27 @@ async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer 
     req.resume();
     return undefined;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  // Without a Content-Length (chunked) the size shows only while reading: past the limit, stop
+  // keeping the data and discard the rest, so the client still gets its 413 (server.requestTimeout
+  // bounds how long that may take). Destroying the request would reset the connection instead.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+    req.once('close', () => resolve(undefined)); // a client gone mid-body (no-op after 'end')
+  });
 }

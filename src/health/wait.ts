@@ -71,14 +71,15 @@ export async function waitForRollout(
           );
           for (const item of list.items) {
             const ref = names.get(item.metadata.name);
-            if (ref) await observe(item, ref);
+            if (ref) await observe({ ...item, apiVersion, kind }, ref); // list items carry no kind
           }
           if (settled()) break;
           const watch = `${coll}?${sel}&watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`;
           for await (const ev of client.stream(watch, signal) as AsyncGenerator<WatchEvent>) {
             if (ev.type === 'ERROR') break; // e.g. 410 Gone: relist
             const ref = names.get(ev.object?.metadata?.name);
-            if (ref && (ev.type === 'ADDED' || ev.type === 'MODIFIED')) await observe(ev.object, ref);
+            if (ref && (ev.type === 'ADDED' || ev.type === 'MODIFIED'))
+              await observe({ ...ev.object, apiVersion, kind }, ref);
             if (signal.aborted) break;
           }
         } catch (err) {

@@ -196,9 +196,7 @@ export class GitSource {
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         if (code === 0) return resolve(Buffer.concat(chunks));
-        const why = signal
-          ? `timed out after ${(this.opts.timeoutMs ?? 120_000) / 1000} s`
-          : oneLine(stderr);
+        const why = signal ? `timed out after ${(this.opts.timeoutMs ?? 120_000) / 1000} s` : oneLine(stderr);
         reject(classify(`git ${args[0]} ${displayUrl(this.opts.url)}: ${redact(why ?? 'failed')}`));
       });
       child.stdin.on('error', () => {}); // git may exit before reading all input
@@ -253,6 +251,9 @@ function oneLine(stderr: string): string {
   const lines = stderr
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l && !/^Please make sure you have the correct access rights|^and the repository exists\.$/.test(l));
+    .filter(
+      (l) =>
+        l && !/^Please make sure you have the correct access rights|^and the repository exists\.$/.test(l),
+    );
   return lines.join(' ').slice(0, 500) || 'failed';
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Operator } from '../../src/operator.ts';
+import type { RepoChanges } from '../fixtures/git.ts';
 import { waitFor } from '../support/proc.ts';
 import { appFiles, seedRepo } from '../support/seed.ts';
 import { startWorld, type World, waitVersion } from '../support/world.ts';
@@ -93,6 +94,10 @@ test('3. a commit touching only another cluster still gets its S3 file, with no 
     await waitVersion(w, prod, 'settled', (v) => v.deployed === short(first));
     const writes = () => objectWrites(w);
     const before = await writes();
+    assert.ok(
+      Object.values(before).some((n) => n > 0),
+      'no apply writes found in the apiserver metrics',
+    );
     const sha = await w.repo.commit(
       { 'frankfurt/bedrock-dev/extra.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' },
       'frankfurt only',
@@ -154,7 +159,12 @@ test('4. a rollout that can never be ready writes .failed, says why, and leaves 
   assert.equal((await w.cli(['sync', '--once'])).code, 0);
 });
 
-const badInputs: { name: string; files: Record<string, string | null>; error: RegExp }[] = [
+const badInputs: { name: string; files: RepoChanges; error: RegExp }[] = [
+  {
+    name: 'a symlink leaving the folder',
+    files: { 'escape.yaml': { symlink: '../../frankfurt/bedrock-dev/deploy.yaml' } },
+    error: /escape\.yaml: symlink to "\.\.\/\.\.\/frankfurt\/bedrock-dev\/deploy\.yaml" leaves the folder/,
+  },
   {
     name: 'malformed YAML',
     files: { 'bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n' },

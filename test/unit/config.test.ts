@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       sshKnownHostsFile: undefined,
       workDir: '/tmp/git-sync-operator',
       applyConcurrency: 16,
+      leaderElection: { enabled: true, namespace: 'gso', durationSeconds: 15 },
       listen: { host: '0.0.0.0', port: 8080 },
     });
   });
@@ -63,6 +64,9 @@ describe('loadConfig', () => {
       GSO_WORK_DIR: '/var/cache/gso',
       APPLY_CONCURRENCY: '4',
       LISTEN_ADDRESS: '127.0.0.1:9090',
+      LEADER_ELECT: 'false',
+      LEASE_NAMESPACE: 'operators',
+      LEASE_DURATION: '30',
     });
     assert.deepEqual(c, {
       configRepo: 'git@github.com:mozmeao/config.git',
@@ -78,6 +82,7 @@ describe('loadConfig', () => {
       sshKnownHostsFile: '/etc/git-secret/known_hosts',
       workDir: '/var/cache/gso',
       applyConcurrency: 4,
+      leaderElection: { enabled: false, namespace: 'operators', durationSeconds: 30 },
       listen: { host: '127.0.0.1', port: 9090 },
     });
   });
