@@ -18,7 +18,9 @@ import { registerSecret } from './source/redact.ts';
 
 const usage = `usage: git-sync-operator <command>
   run                      follow CONFIG_REPO and keep MANAGED_NAMESPACES in sync (long-running)
-  sync --once [--dry-run]  one pass over every namespace; exit 1 if any failed
+  sync --once [--dry-run] [--no-wait]
+                           one pass over every namespace; exit 1 if any failed
+                           (--no-wait: apply and record, do not wait for rollouts)
   validate DIR [--namespace NS]
                            check a namespace folder offline (CI pre-merge check); exit 1 on errors
   install --namespace NS [--namespace NS2 …] --cluster-name C --config-repo URL [--s3-bucket B]
@@ -99,12 +101,12 @@ async function runLoop(): Promise<number> {
 async function syncOnce(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
+    options: { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
   });
   if (!values.once) throw new ConfigError('sync', 'only `sync --once` is supported; use `run` for the loop');
   const op = operatorFromEnv();
   try {
-    const results = await op.syncOnce({ dryRun: values['dry-run'] ?? false });
+    const results = await op.syncOnce({ dryRun: values['dry-run'] ?? false, wait: !values['no-wait'] });
     for (const r of results) {
       const sha = r.sha.slice(0, 7);
       if (values['dry-run']) {

@@ -32,6 +32,8 @@ export interface Deps {
 
 export interface ReconcileOptions {
   dryRun?: boolean;
+  /** false: apply and record `applied`, but do not wait for the rollout (sync --once --no-wait). */
+  wait?: boolean;
   signal?: AbortSignal;
 }
 
@@ -179,6 +181,8 @@ export async function reconcile(
       return fail('PruneFailed', (err as Error).message);
     }
   }
+
+  if (opts.wait === false) return { ...result, ok: true };
 
   // health + notify
   const deployments = refs.filter((r) => r.kind === 'Deployment').map((r) => r.name);

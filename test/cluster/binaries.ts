@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export type Component = 'kubernetes' | 'etcd' | 'kwok' | 'minio' | 'mc';
+export type Component = 'kubernetes' | 'etcd' | 'kwok' | 'minio' | 'mc' | 'flux-bench';
 
 /** Binary name → component that builds it. */
 const owner = {
@@ -35,6 +35,7 @@ export function versions(): Record<Component, string> {
     kwok: get('KWOK_VERSION'),
     minio: get('MINIO_VERSION'),
     mc: get('MC_VERSION'),
+    'flux-bench': get('FLUX_SSA_VERSION'),
   };
 }
 

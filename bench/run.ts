@@ -1,0 +1,370 @@
+// `npm run bench [-- --quick]`: every figure measured in one run, on one fresh local control plane
+// (etcd without fsync), side by side: git-sync-operator, kubectl apply (client- and server-side),
+// Flux's apply engine (fluxcd/pkg/ssa) and raw server-side-apply PATCHes (the floor).
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { build, componentDir } from '../test/cluster/binaries.ts';
+import { type ControlPlane, startControlPlane } from '../test/cluster/controlplane.ts';
+import { type ConfigRepo, createConfigRepo } from '../test/fixtures/git.ts';
+import { freePort, removeDir, run, tempDir, waitFor } from '../test/support/proc.ts';
+import { rawApply } from './floor.ts';
+import { mix, toFiles, writeDir } from './objects.ts';
+
+const quick = process.argv.includes('--quick');
+const sizes = quick ? [100, 500] : [100, 500, 2000];
+const scales = quick ? [1, 10] : [1, 10, 50];
+const memObjects = quick ? 2000 : 10_000;
+const reps = 3;
+const cluster = 'bench';
+
+interface Result {
+  measure: string;
+  value: number;
+  unit: string;
+  ratios?: Record<string, number>;
+  note?: string;
+}
+const results: Result[] = [];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+let cp: ControlPlane;
+let repo: ConfigRepo;
+let work: string;
+
+async function main(): Promise<void> {
+  log('compiling the operator (the benchmark runs dist/, as the image does)');
+  await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
+  const flux = fluxBinary();
+  work = await tempDir('bench');
+  cp = await startControlPlane({ unsafeNoFsync: true });
+  const ca = await readFile(cp.caFile);
+
+  // Every namespace's folder is in the repo from the start: one commit, one fetch per sync.
+  const files: Record<string, string> = { 'README.md': 'bench\n' };
+  const nsFor = (tool: string, n: number, r: number) => `${tool}-${n}-${r}`;
+  for (const n of sizes)
+    for (let r = 0; r < reps; r++) Object.assign(files, toFiles(mix(n), `${cluster}/${nsFor('ours', n, r)}`));
+  for (const k of scales)
+    for (let i = 0; i < k; i++) Object.assign(files, toFiles(mix(200), `${cluster}/scale${k}-${i}`));
+  Object.assign(files, toFiles(mix(10), `${cluster}/idle`), toFiles(mix(memObjects), `${cluster}/mem`));
+  repo = await createConfigRepo(files);
+  const namespaces = Object.keys(files)
+    .filter((f) => f.startsWith(`${cluster}/`))
+    .map((f) => f.split('/')[1] as string);
+  const others = ['kcsa', 'kssa', 'flux', 'floor'].flatMap((t) =>
+    sizes.flatMap((n) => [0, 1, 2].map((r) => nsFor(t, n, r))),
+  );
+  for (const ns of new Set([...namespaces, ...others])) await createNamespace(ns);
+
+  // 1. cold apply
+  for (const n of sizes) {
+    const objects = mix(n);
+    const dir = join(work, `objects-${n}`);
+    await writeDir(dir, objects);
+    const t: Record<string, number[]> = { ours: [], kubectl: [], 'kubectl-ssa': [], flux: [], floor: [] };
+    const best = n === sizes[sizes.length - 1] || n === 500 ? await bestConcurrency(objects, ca) : 32;
+    for (let r = 0; r < reps; r++) {
+      t.ours?.push(await timed(() => ours(['sync', '--once', '--no-wait'], nsFor('ours', n, r))));
+      t.kubectl?.push(await timed(() => kubectl(['apply', '-n', nsFor('kcsa', n, r), '-f', dir])));
+      t['kubectl-ssa']?.push(
+        await timed(() => kubectl(['apply', '--server-side', '-n', nsFor('kssa', n, r), '-f', dir])),
+      );
+      t.flux?.push(
+        await timed(() =>
+          run(flux, ['-kubeconfig', cp.kubeconfig, '-dir', dir, '-namespace', nsFor('flux', n, r)]),
+        ),
+      );
+      t.floor?.push(await rawApply(cp.server, ca, cp.token, nsFor('floor', n, r), objects, best));
+    }
+    const m = Object.fromEntries(
+      Object.entries(t)
+        .filter(([, v]) => v.length)
+        .map(([k, v]) => [k, median(v)]),
+    );
+    const oursT = m.ours as number;
+    for (const [tool, v] of Object.entries(m)) {
+      results.push({
+        measure: `cold apply ${n} objects: ${tool}`,
+        value: round(v),
+        unit: 's',
+        ratios:
+          tool === 'ours'
+            ? Object.fromEntries(
+                Object.entries(m)
+                  .filter(([k]) => k !== 'ours')
+                  .map(([k, x]) => [`${k}/ours`, round(x / oursT)]),
+              )
+            : {},
+        ...(tool === 'floor' ? { note: `${best} PATCHes in flight, in-process (no process start)` } : {}),
+      });
+    }
+    log(`cold ${n}: ${JSON.stringify(m)}`);
+  }
+
+  // 2. no-change resync at the largest size: a fresh process (no memo: dry-runs every object)
+  const big = sizes[sizes.length - 1] as number;
+  const ns = nsFor('ours', big, 0);
+  const before = await apiWrites();
+  const resync = await timed(() => ours(['sync', '--once', '--no-wait'], ns));
+  const writes = (await apiWrites()) - before;
+  results.push({ measure: `no-change resync ${big} objects (new process)`, value: round(resync), unit: 's' });
+  results.push({
+    measure: `no-change resync ${big} objects: apiserver writes`,
+    value: writes,
+    unit: 'requests',
+    note: 'apiserver_request_total, non-dry-run writes',
+  });
+  const fluxResync = await timed(() =>
+    run(flux, [
+      '-kubeconfig',
+      cp.kubeconfig,
+      '-dir',
+      join(work, `objects-${big}`),
+      '-namespace',
+      nsFor('flux', big, 0),
+    ]),
+  );
+  results.push({ measure: `no-change resync ${big} objects: flux`, value: round(fluxResync), unit: 's' });
+
+  // 3 + 5. a running operator: idle cost per interval, RSS idle and at memObjects
+  const idle = await runningOperator('idle', 0.5);
+  await sleep(2000);
+  const s0 = await idle.sample();
+  await sleep(5000);
+  const s1 = await idle.sample();
+  const intervals = s1.lsRemote - s0.lsRemote;
+  results.push({
+    measure: 'idle: git ls-remote per interval',
+    value: round(intervals / 10),
+    unit: 'calls',
+    note: `${intervals} in 5 s at GIT_SYNC_INTERVAL=0.5`,
+  });
+  results.push({ measure: 'idle: git fetches while idle', value: s1.fetch - s0.fetch, unit: 'calls' });
+  results.push({
+    measure: 'idle: operator CPU per interval',
+    value: round(((s1.cpu - s0.cpu) / Math.max(1, intervals)) * 1000),
+    unit: 'ms',
+    note: 'ls-remote + drift check of 10 objects',
+  });
+  results.push({ measure: 'RSS idle (10 objects)', value: round(s1.rss / 1024), unit: 'MiB' });
+  await idle.stop();
+  const mem = await runningOperator('mem', 60);
+  const m1 = await mem.sample();
+  results.push({
+    measure: `RSS after syncing ${memObjects} objects`,
+    value: round(m1.rss / 1024),
+    unit: 'MiB',
+    note: `peak ${round(m1.hwm / 1024)} MiB`,
+  });
+  await mem.stop();
+
+  // 4. commit → applied: polling vs webhook
+  const lat = await runningOperator('idle', 2, 'bench-secret');
+  const poll: number[] = [];
+  const hook: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    poll.push(await commitToApplied(`poll ${r}`));
+    hook.push(await commitToApplied(`hook ${r}`, lat.port));
+  }
+  await lat.stop();
+  results.push({ measure: 'commit → applied, polling every 2 s', value: round(median(poll)), unit: 's' });
+  results.push({ measure: 'commit → applied, webhook', value: round(median(hook)), unit: 's' });
+
+  // 6. scale: k namespaces × 200 objects in one sync
+  for (const k of scales) {
+    const list = Array.from({ length: k }, (_, i) => `scale${k}-${i}`).join(',');
+    const s = await timed(() => ours(['sync', '--once', '--no-wait'], list));
+    results.push({
+      measure: `scale: ${k} namespaces × 200 objects`,
+      value: round(s),
+      unit: 's',
+      note: `${round((s / (k * 200)) * 1000)} ms per object`,
+    });
+  }
+
+  await writeFile(
+    'bench/results.json',
+    `${JSON.stringify({ date: new Date().toISOString(), quick, machine: { cpus: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30) }, results }, null, 2)}\n`,
+  );
+  printTable();
+}
+
+async function createNamespace(name: string): Promise<void> {
+  const res = await cp.request('POST', '/api/v1/namespaces', { metadata: { name } });
+  if (res.status !== 201 && res.status !== 409) throw new Error(`namespace ${name}: ${res.status}`);
+}
+
+/** Flux's engine driver, built from bench/flux on first use (cached like the control plane). */
+function fluxBinary(): string {
+  const path = join(componentDir('flux-bench'), 'bin', 'flux-apply');
+  if (!existsSync(path)) build(['flux-bench']);
+  return path;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+function opEnv(namespaces: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    CONFIG_REPO: repo.fileUrl,
+    CLUSTER_NAME: cluster,
+    MANAGED_NAMESPACES: namespaces,
+    KUBECONFIG: cp.kubeconfig,
+    GSO_WORK_DIR: join(work, `op-${Math.random().toString(36).slice(2)}`),
+    LEADER_ELECT: 'false',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+function ours(args: string[], namespaces: string): Promise<unknown> {
+  return run(process.execPath, ['bin/git-sync-operator.js', ...args], { env: opEnv(namespaces) });
+}
+
+function kubectl(args: string[]): Promise<unknown> {
+  return run('kubectl', ['--kubeconfig', cp.kubeconfig, ...args]);
+}
+
+async function bestConcurrency(objects: ReturnType<typeof mix>, ca: Buffer): Promise<number> {
+  let best = 16;
+  let bestT = Number.POSITIVE_INFINITY;
+  for (const c of [8, 16, 32, 64]) {
+    const ns = `floor-probe-${objects.length}-${c}`;
+    await createNamespace(ns);
+    const t = await rawApply(cp.server, ca, cp.token, ns, objects, c);
+    if (t < bestT) [best, bestT] = [c, t];
+  }
+  log(`floor: best concurrency for ${objects.length} objects is ${best}`);
+  return best;
+}
+
+/** Non-dry-run writes the apiserver counted (all resources, all clients). */
+async function apiWrites(): Promise<number> {
+  const res = await cp.request('GET', '/metrics', undefined, 'text/plain');
+  let total = 0;
+  for (const line of String(res.body).split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    if (!/verb="(POST|PUT|PATCH|DELETE|APPLY)"/.test(line) || !/dry_run=""/.test(line)) continue;
+    if (
+      /resource="(leases|events|nodes|pods|replicasets|endpointslices|endpoints)"/.test(line) ||
+      /subresource="status"/.test(line)
+    )
+      continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+async function runningOperator(ns: string, interval: number, webhookSecret?: string) {
+  const port = await freePort();
+  const env = opEnv(ns, {
+    GIT_SYNC_INTERVAL: String(interval),
+    LISTEN_ADDRESS: `127.0.0.1:${port}`,
+    ...(webhookSecret ? { WEBHOOK_SECRET: webhookSecret } : {}),
+  });
+  const child = spawn(process.execPath, ['bin/git-sync-operator.js', 'run'], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const metric = async (name: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return Number(m?.[1] ?? 0);
+  };
+  await waitFor(
+    'operator ready',
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
+    {
+      timeoutMs: 600_000,
+      intervalMs: 200,
+    },
+  );
+  return {
+    port,
+    async sample() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+      const stat = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+      return {
+        rss: kb('VmRSS'),
+        hwm: kb('VmHWM'),
+        cpu: (Number(stat[11]) + Number(stat[12])) / 100,
+        lsRemote: await metric('gso_git_requests_total\\{op="ls-remote",result="ok"\\}'),
+        fetch: await metric('gso_git_requests_total\\{op="fetch",result="ok"\\}'),
+      };
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+let latencyCount = 0;
+async function commitToApplied(label: string, webhookPort?: number): Promise<number> {
+  const sha = await repo.commit(
+    toFiles(mix(10, `lat${latencyCount++}`).slice(0, 1), `${cluster}/idle-extra`),
+    label,
+  );
+  const t = performance.now();
+  if (webhookPort) {
+    const body = JSON.stringify({ ref: 'refs/heads/main', after: sha });
+    const sig = `sha256=${createHmac('sha256', 'bench-secret').update(body).digest('hex')}`;
+    await fetch(`http://127.0.0.1:${webhookPort}/hooks/git`, {
+      method: 'POST',
+      body,
+      headers: { 'x-hub-signature-256': sig },
+    });
+  }
+  await waitFor(
+    'applied',
+    async () => {
+      const res = await cp.request('GET', '/apis/versions.mozilla.org/v1/namespaces/idle/versions/idle');
+      return (res.body as { applied?: string }).applied === sha.slice(0, 7) ? true : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 20 },
+  );
+  return (performance.now() - t) / 1000;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function printTable(): void {
+  const w = Math.max(...results.map((r) => r.measure.length));
+  process.stdout.write(`\n${'measure'.padEnd(w)}  value       ratios / note\n`);
+  for (const r of results) {
+    const ratios =
+      r.ratios && Object.keys(r.ratios).length
+        ? Object.entries(r.ratios)
+            .map(([k, v]) => `${k} ${v}×`)
+            .join(', ')
+        : '';
+    process.stdout.write(
+      `${r.measure.padEnd(w)}  ${`${r.value} ${r.unit}`.padEnd(11)} ${[ratios, r.note].filter(Boolean).join('; ')}\n`,
+    );
+  }
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await cp?.stop();
+    await repo?.stop();
+    if (work) await removeDir(work);
+  });
