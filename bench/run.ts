@@ -228,7 +228,7 @@ function opEnv(namespaces: string, extra: Record<string, string> = {}): NodeJS.P
 }
 
 function ours(args: string[], namespaces: string): Promise<unknown> {
-  return run(process.execPath, ['bin/git-sync-operator.js', ...args], { env: opEnv(namespaces) });
+  return run(process.execPath, ['dist/cli.js', ...args], { env: opEnv(namespaces) });
 }
 
 function kubectl(args: string[]): Promise<unknown> {
@@ -272,7 +272,7 @@ async function runningOperator(ns: string, interval: number, webhookSecret?: str
     LISTEN_ADDRESS: `127.0.0.1:${port}`,
     ...(webhookSecret ? { WEBHOOK_SECRET: webhookSecret } : {}),
   });
-  const child = spawn(process.execPath, ['bin/git-sync-operator.js', 'run'], {
+  const child = spawn(process.execPath, ['dist/cli.js', 'run'], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

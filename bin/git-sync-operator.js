@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI when present (container image), else the TypeScript source.
+// Entry point: the TypeScript source in a checkout (through tsx), the compiled dist/ in the image
+// (which ships no src/). A stale dist/ in a checkout is never used.
 import { existsSync } from 'node:fs';
 
-const compiled = new URL('../dist/cli.js', import.meta.url);
-if (existsSync(compiled)) {
-  await import(compiled.href);
-} else {
+const source = new URL('../src/cli.ts', import.meta.url);
+if (existsSync(source)) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(new URL('../src/cli.ts', import.meta.url).href);
+  await import(source.href);
+} else {
+  await import(new URL('../dist/cli.js', import.meta.url).href);
 }
