@@ -29,6 +29,10 @@ export interface ControlPlane {
   createNamespace(name: string): Promise<void>;
   /** A request to the apiserver as admin; returns the parsed JSON body. */
   request(method: string, path: string, body?: unknown, contentType?: string): Promise<ApiResponse>;
+  /** An outage: stops kube-apiserver, then etcd (data dir, ports, certs and token are kept). */
+  stopApiserver(): Promise<void>;
+  /** Starts etcd and kube-apiserver again on the same ports, data dir, certs and token; waits for /readyz. */
+  startApiserver(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +51,16 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   try {
     return await boot(dir, services, opts, stopAll);
   } catch (err) {
+    // The data dir (and the logs in it) go away with stopAll: keep the tail of the failed log.
+    const failed = services.find((s) => err instanceof Error && err.message.startsWith(s.name));
+    if (failed && err instanceof Error) {
+      const tail = (await readFile(failed.logFile, 'utf8').catch(() => ''))
+        .trim()
+        .split('\n')
+        .slice(-15)
+        .join('\n');
+      err.message += `\n--- ${failed.name} log (tail) ---\n${tail}`;
+    }
     await stopAll();
     throw err;
   }
@@ -65,31 +79,35 @@ async function boot(
 
   // etcd
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-  const etcd = startService(
-    'etcd',
-    binary('etcd'),
-    [
-      '--data-dir',
-      join(dir, 'etcd'),
-      '--listen-client-urls',
-      etcdUrl,
-      '--advertise-client-urls',
-      etcdUrl,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${etcdPeer}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${etcdPeer}`,
-      '--initial-cluster',
-      `default=http://127.0.0.1:${etcdPeer}`,
-      ...(opts.unsafeNoFsync === false ? [] : ['--unsafe-no-fsync']),
-    ],
-    { logDir },
-  );
+  const startEtcd = () =>
+    startService(
+      'etcd',
+      binary('etcd'),
+      [
+        '--data-dir',
+        join(dir, 'etcd'),
+        '--listen-client-urls',
+        etcdUrl,
+        '--advertise-client-urls',
+        etcdUrl,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${etcdPeer}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${etcdPeer}`,
+        '--initial-cluster',
+        `default=http://127.0.0.1:${etcdPeer}`,
+        ...(opts.unsafeNoFsync === false ? [] : ['--unsafe-no-fsync']),
+      ],
+      { logDir },
+    );
+  const etcdHealthy = (etcd: Service) =>
+    waitFor('etcd health', async () => ((await fetch(`${etcdUrl}/health`)).ok ? true : undefined), {
+      service: etcd,
+      timeoutMs: 30_000,
+    });
+  const etcd = startEtcd();
   services.push(etcd);
-  await waitFor('etcd health', async () => ((await fetch(`${etcdUrl}/health`)).ok ? true : undefined), {
-    service: etcd,
-    timeoutMs: 30_000,
-  });
+  await etcdHealthy(etcd);
 
   // Credentials: service-account signing key and an admin token.
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -103,26 +121,28 @@ async function boot(
 
   // kube-apiserver
   const certDir = join(dir, 'pki');
-  const apiserver = startService(
-    'kube-apiserver',
-    binary('kube-apiserver'),
-    [
-      `--etcd-servers=${etcdUrl}`,
-      `--secure-port=${apiPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      '--endpoint-reconciler-type=none', // it refuses a loopback advertise address otherwise
-      `--cert-dir=${certDir}`,
-      '--authorization-mode=Node,RBAC',
-      `--token-auth-file=${tokenFile}`,
-      '--service-account-issuer=https://kubernetes.default.svc',
-      `--service-account-key-file=${saPub}`,
-      `--service-account-signing-key-file=${saKey}`,
-      '--service-cluster-ip-range=10.96.0.0/16',
-      '--allow-privileged=true',
-    ],
-    { logDir },
-  );
+  const startApi = () =>
+    startService(
+      'kube-apiserver',
+      binary('kube-apiserver'),
+      [
+        `--etcd-servers=${etcdUrl}`,
+        `--secure-port=${apiPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        '--endpoint-reconciler-type=none', // it refuses a loopback advertise address otherwise
+        `--cert-dir=${certDir}`,
+        '--authorization-mode=Node,RBAC',
+        `--token-auth-file=${tokenFile}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        '--service-cluster-ip-range=10.96.0.0/16',
+        '--allow-privileged=true',
+      ],
+      { logDir },
+    );
+  const apiserver = startApi();
   services.push(apiserver);
   const server = `https://127.0.0.1:${apiPort}`;
   const caFile = join(certDir, 'apiserver.crt');
@@ -137,14 +157,13 @@ async function boot(
   );
   await writeFile(kubeconfig, kubeconfigYaml(server, ca, token), { mode: 0o600 });
   const request = apiClient(server, ca, token);
-  await waitFor(
-    'kube-apiserver /readyz',
-    async () => ((await request('GET', '/readyz')).status === 200 ? true : undefined),
-    {
-      service: apiserver,
-      timeoutMs: 60_000,
-    },
-  );
+  const apiReady = (api: Service) =>
+    waitFor(
+      'kube-apiserver /readyz',
+      async () => ((await request('GET', '/readyz')).status === 200 ? true : undefined),
+      { service: api, timeoutMs: 60_000 },
+    );
+  await apiReady(apiserver);
 
   // controller-manager, scheduler, kwok
   const common = ['--leader-elect=false', '--bind-address=127.0.0.1', `--kubeconfig=${kubeconfig}`];
@@ -211,7 +230,34 @@ async function boot(
     );
   };
 
-  return { server, kubeconfig, token, caFile, dir, services, createNamespace, request, stop };
+  // The same Service slots are reused, so stop() still stops whatever runs now.
+  const [etcdAt, apiAt] = [services.indexOf(etcd), services.indexOf(apiserver)];
+  const stopApiserver = async () => {
+    await services[apiAt]?.stop();
+    await services[etcdAt]?.stop();
+  };
+  const startApiserver = async () => {
+    const e = startEtcd();
+    services[etcdAt] = e;
+    await etcdHealthy(e);
+    const a = startApi();
+    services[apiAt] = a;
+    await apiReady(a);
+  };
+
+  return {
+    server,
+    kubeconfig,
+    token,
+    caFile,
+    dir,
+    services,
+    createNamespace,
+    request,
+    stopApiserver,
+    startApiserver,
+    stop,
+  };
 }
 
 interface NodeLike {

@@ -64,6 +64,38 @@ test('1. a seed-shaped repo syncs two namespaces; Version and S3 record the sha;
   assert.match(table, new RegExp(`${dev}\\s+${short(sha)}\\s+${short(sha)}\\s+True`));
 });
 
+test('1b. sync --once --dry-run prints what would change and writes nothing', async () => {
+  const before = await w.version(dev);
+  const sha = await w.repo.commit(
+    {
+      ...appFiles(`iowa-a/${dev}`, 'bedrock', { image: 'mozmeao/bedrock:dry' }),
+      [`iowa-a/${dev}/hpa.yaml`]: null,
+    },
+    'dry-run candidate',
+  );
+  const res = await w.cli(['sync', '--once', '--dry-run']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(
+    res.stdout,
+    new RegExp(
+      `${dev} @ ${short(sha)}: 1 to apply, 1 to prune, 2 unchanged\n  apply Deployment/bedrock\n  prune HorizontalPodAutoscaler/bedrock`,
+    ),
+  );
+  assert.match(res.stdout, new RegExp(`${prod} @ ${short(sha)}: 0 to apply, 0 to prune, 4 unchanged`));
+  const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
+  assert.equal(d.spec.template.spec.containers[0].image, 'mozmeao/bedrock:1');
+  assert.deepEqual(await names(dev, 'horizontalpodautoscalers'), ['bedrock']);
+  const after = await w.version(dev);
+  assert.equal(after?.applied, before?.applied);
+  assert.equal(
+    after?.metadata.resourceVersion,
+    before?.metadata.resourceVersion,
+    'dry-run wrote the Version',
+  );
+  await w.repo.commit(appFiles(`iowa-a/${dev}`, 'bedrock'), 'back to the synced content');
+  assert.equal((await w.cli(['sync', '--once'])).code, 0);
+});
+
 test('2. a new image rolls out: applied moves first, deployed and the S3 file only once pods are ready', async () => {
   const before = await w.repo.head();
   await withOperator({}, async () => {

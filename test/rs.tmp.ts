@@ -1,0 +1,17 @@
+import { startControlPlane } from './cluster/controlplane.ts';
+const cp = await startControlPlane();
+await cp.createNamespace('pre');
+await new Promise((r) => setTimeout(r, 15000));
+const t0 = Date.now();
+const [,api] = [cp.services[0], cp.services[1]];
+await api!.stop();
+console.log('api stopped', Date.now() - t0);
+await cp.services[0]!.stop();
+console.log('etcd stopped', Date.now() - t0);
+await new Promise((r) => setTimeout(r, 20000));
+const t1 = Date.now();
+await cp.startApiserver();
+console.log('started', Date.now() - t1);
+await cp.createNamespace('after');
+console.log('ns ok', cp.services.map((s) => `${s.name}:${s.child.exitCode}`).join(' '));
+await cp.stop();
