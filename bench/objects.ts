@@ -1,6 +1,7 @@
 // Benchmark workloads: a realistic mix of ConfigMaps, Deployments, Services and HPAs.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import type { KubeObject } from '../src/manifests/object.ts';
 
 /**
@@ -75,12 +76,12 @@ export function mix(n: number, prefix = 'app'): KubeObject[] {
   return out;
 }
 
-/** Files of 100 documents each (YAML written as JSON documents), as a repo folder would hold. */
+/** Files of 100 YAML documents each, as a repo folder would hold. */
 export function toFiles(objects: KubeObject[], folder: string): Record<string, string> {
   const files: Record<string, string> = {};
   for (let i = 0; i < objects.length; i += 100) {
-    const docs = objects.slice(i, i + 100).map((o) => JSON.stringify(o));
-    files[`${folder}/objects-${String(i / 100).padStart(3, '0')}.yaml`] = `${docs.join('\n---\n')}\n`;
+    const docs = objects.slice(i, i + 100).map((o) => stringify(o));
+    files[`${folder}/objects-${String(i / 100).padStart(3, '0')}.yaml`] = docs.join('---\n');
   }
   return files;
 }

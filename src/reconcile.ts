@@ -286,12 +286,17 @@ export async function reconcile(
     result.reason = wait.timedOut ? 'RolloutTimeout' : 'RolloutFailed';
     nlog.warn(why);
   }
-  v = await flushPending(deps, v, nlog);
+  v = await flushPending(deps, v, nlog, opts.signal);
   return { ...result, ok: result.ready };
 }
 
 /** Writes every pending S3 file; what fails stays pending for the next interval (or restart). */
-export async function flushPending(deps: Deps, v: Version, log: Logger): Promise<Version> {
+export async function flushPending(
+  deps: Deps,
+  v: Version,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<Version> {
   const pending = v.status?.pending ?? [];
   if (pending.length === 0) return v;
   if (!deps.notifier) {
@@ -300,8 +305,12 @@ export async function flushPending(deps: Deps, v: Version, log: Logger): Promise
   const left: PendingFile[] = [];
   const done: Record<string, DeploymentState> = {};
   for (const f of pending) {
+    if (signal?.aborted) {
+      left.push(f); // stopping (shutdown, newer commit): the next reconcile writes it
+      continue;
+    }
     try {
-      await deps.notifier.put(f.key, f.body);
+      await deps.notifier.put(f.key, f.body, signal);
       log.info({ key: f.key }, 'S3 file written');
       // key = cluster/namespace/deployment/sha7[.failed]: mark that deployment's state as told.
       const deployment = f.key.split('/')[2] ?? '';

@@ -37,10 +37,11 @@ export class KubeClient {
   readonly server: string;
   /** Requests sent, by HTTP method (for the benchmark and metrics). */
   readonly counts = new Map<string, number>();
-  private readonly agent: Agent;
-  /** Watches hold a connection for minutes: they get their own pool so applies never wait on them. */
-  private readonly watchAgent = new Agent({ keepAlive: true });
   private readonly kc: KubeConfig;
+  private readonly maxSockets: number;
+  /** TLS settings and auth headers from the kubeconfig, refreshed now and then (rotating tokens). */
+  private auth: Promise<Auth> | undefined;
+  private authAt = 0;
   private readonly impersonate: KubeClientOptions['impersonate'];
 
   constructor(opts: KubeClientOptions = {}) {
@@ -50,8 +51,43 @@ export class KubeClient {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('KUBECONFIG: no current cluster (set KUBECONFIG or run in a pod)');
     this.server = cluster.server.replace(/\/$/, '');
-    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32 });
+    this.maxSockets = opts.maxSockets ?? 32;
     this.impersonate = opts.impersonate;
+  }
+
+  /**
+   * client-node's applyToHTTPSOptions builds a new https.Agent on every call (no keep-alive), so
+   * it is called once per minute for TLS material and headers, and our own keep-alive agents reuse
+   * connections: that halves the cost of every request.
+   */
+  private authenticate(): Promise<Auth> {
+    if (this.auth && Date.now() - this.authAt < authRefreshMs) return this.auth;
+    const previous = this.auth;
+    this.authAt = Date.now();
+    this.auth = (async () => {
+      const o: RequestOptions = { headers: {} };
+      await this.kc.applyToHTTPSOptions(o);
+      (o.agent as Agent | undefined)?.destroy(); // the throw-away agent client-node made
+      const old = await previous?.catch(() => undefined);
+      const tls = {
+        ca: o.ca,
+        cert: o.cert,
+        key: o.key,
+        servername: o.servername,
+        rejectUnauthorized: o.rejectUnauthorized,
+      };
+      return {
+        headers: { ...(o.headers as Record<string, string>) },
+        basic: o.auth ?? undefined,
+        agent: old?.agent ?? new Agent({ keepAlive: true, maxSockets: this.maxSockets, ...tls }),
+        // Watches hold a connection for minutes: their own pool, so applies never wait on them.
+        watchAgent: old?.watchAgent ?? new Agent({ keepAlive: true, ...tls }),
+      };
+    })();
+    this.auth.catch(() => {
+      this.auth = undefined;
+    });
+    return this.auth;
   }
 
   /** The namespace in the current context (kubectl's default), if any. */
@@ -79,7 +115,7 @@ export class KubeClient {
 
   /** A streaming GET (watch): yields each JSON line until the server closes or `signal` aborts. */
   async *stream(path: string, signal: AbortSignal): AsyncGenerator<unknown> {
-    const res = await this.send('GET', path, { signal }, this.watchAgent);
+    const res = await this.send('GET', path, { signal }, 'watch');
     if ((res.statusCode ?? 0) >= 300) {
       throw toApiError(res.statusCode ?? 0, await readBody(res), res.headers['retry-after'], 'GET', path);
     }
@@ -104,20 +140,28 @@ export class KubeClient {
   }
 
   close(): void {
-    this.agent.destroy();
-    this.watchAgent.destroy();
+    void this.auth?.then((a) => {
+      a.agent.destroy();
+      a.watchAgent.destroy();
+    });
   }
 
   private async send(
     method: string,
     path: string,
     init: RequestInit,
-    agent = this.agent,
+    pool: 'apply' | 'watch' = 'apply',
   ): Promise<import('node:http').IncomingMessage> {
     this.counts.set(method, (this.counts.get(method) ?? 0) + 1);
-    const opts: RequestOptions = { method, headers: {}, agent, signal: init.signal };
-    await this.kc.applyToHTTPSOptions(opts);
-    const headers = opts.headers as Record<string, string | string[]>;
+    const auth = await this.authenticate();
+    const headers: Record<string, string | string[]> = { ...auth.headers };
+    const opts: RequestOptions = {
+      method,
+      headers,
+      agent: pool === 'watch' ? auth.watchAgent : auth.agent,
+      signal: init.signal,
+      ...(auth.basic ? { auth: auth.basic } : {}),
+    };
     headers.accept = init.accept ?? 'application/json';
     if (this.impersonate) {
       headers['impersonate-user'] = this.impersonate.user;
@@ -142,6 +186,16 @@ export class KubeClient {
     });
   }
 }
+
+interface Auth {
+  headers: Record<string, string>;
+  basic: string | undefined;
+  agent: Agent;
+  watchAgent: Agent;
+}
+
+/** Auth headers are re-read this often (bound service-account tokens and exec plugins rotate). */
+const authRefreshMs = 60_000;
 
 async function readBody(res: import('node:http').IncomingMessage): Promise<string> {
   res.setEncoding('utf8');

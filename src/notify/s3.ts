@@ -3,7 +3,8 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 export interface Notifier {
-  put(key: string, body: string): Promise<void>;
+  /** `signal` ends a PUT early (shutdown, newer commit): the file stays pending. */
+  put(key: string, body: string, signal?: AbortSignal): Promise<void>;
 }
 
 /** Key of the file CI waits for: cluster/namespace/deployment/sha7 (the seed's form). */
@@ -32,15 +33,19 @@ export function s3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
         }
       : {}),
     maxAttempts: 2,
+    // Without timeouts a hung S3 (accepting, never answering) holds a PUT — and with it the
+    // namespace's next reconcile and the shutdown — for ever. A failed PUT stays pending.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true },
   });
 }
 
 export function s3Notifier(bucket: string, env: NodeJS.ProcessEnv = process.env): Notifier {
   const client = s3Client(env);
   return {
-    async put(key, body) {
+    async put(key, body, signal) {
       await client.send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/plain' }),
+        signal ? { abortSignal: signal } : {},
       );
     },
   };

@@ -29,7 +29,7 @@ export interface ControlPlane {
   createNamespace(name: string): Promise<void>;
   /** A request to the apiserver as admin; returns the parsed JSON body. */
   request(method: string, path: string, body?: unknown, contentType?: string): Promise<ApiResponse>;
-  /** An outage: stops kube-apiserver, then etcd (data dir, ports, certs and token are kept). */
+  /** An outage: kills kube-apiserver, then etcd (data dir, ports, certs and token are kept). */
   stopApiserver(): Promise<void>;
   /** Starts etcd and kube-apiserver again on the same ports, data dir, certs and token; waits for /readyz. */
   startApiserver(): Promise<void>;
@@ -232,9 +232,13 @@ async function boot(
 
   // The same Service slots are reused, so stop() still stops whatever runs now.
   const [etcdAt, apiAt] = [services.indexOf(etcd), services.indexOf(apiserver)];
+  // An outage, not a shutdown: SIGKILL (a graceful apiserver stop waits ~10 s for open watches).
   const stopApiserver = async () => {
-    await services[apiAt]?.stop();
-    await services[etcdAt]?.stop();
+    for (const svc of [services[apiAt], services[etcdAt]]) {
+      const stopped = svc?.stop();
+      svc?.child.kill('SIGKILL');
+      await stopped;
+    }
   };
   const startApiserver = async () => {
     const e = startEtcd();

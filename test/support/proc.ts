@@ -38,6 +38,12 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** Children still running: killed when this process exits, so a crashed test leaves no servers. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 export function startService(
   name: string,
   command: string,
@@ -52,6 +58,8 @@ export function startService(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: false,
   });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   let stopping = false;
