@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promote } from '../src/ci/promote.ts';
 import { waitForDeploy } from '../src/ci/wait.ts';
-import { s3Client } from '../src/notify/s3.ts';
+import { s3Client } from '../src/notify/s3-client.ts';
 import type { Version } from '../src/version/types.ts';
 import { type ControlPlane, startControlPlane } from '../test/cluster/controlplane.ts';
 import { createConfigRepo } from '../test/fixtures/git.ts';

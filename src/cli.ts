@@ -2,19 +2,21 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PromoteError, promote } from './ci/promote.ts';
-import { exitCode, parseDuration, waitForDeploy } from './ci/wait.ts';
+import { exitCode, parseDuration } from './ci/outcome.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { applyInstallObject } from './install/apply.ts';
 import { clusterObjects, defaultImage, namespaceObjects, toYaml } from './install/manifests.ts';
-import { KubeClient } from './kube/client.ts';
 import { createLogger } from './log.ts';
 import { ManifestSetError } from './manifests/errors.ts';
 import { parseSet } from './manifests/load.ts';
-import { s3Client } from './notify/s3.ts';
-import { Operator } from './operator.ts';
+import type { Operator } from './operator.ts';
 import { startServer } from './server.ts';
 import { registerSecret } from './source/redact.ts';
+
+// Heavy modules (@kubernetes/client-node ~1 s, the AWS SDK ~0.2 s) load only in the commands that
+// use them, so `validate` and `install` start at once.
+const operatorModule = () => import('./operator.ts');
+const ciWait = () => import('./ci/wait.ts');
+const s3ClientModule = () => import('./notify/s3-client.ts');
 
 const usage = `usage: git-sync-operator <command>
   run                      follow CONFIG_REPO and keep MANAGED_NAMESPACES in sync (long-running)
@@ -60,15 +62,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function operatorFromEnv(): Operator {
+async function operatorFromEnv(): Promise<Operator> {
   for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'WEBHOOK_SECRET'])
     registerSecret(process.env[name]);
   const config = loadConfig();
+  const { Operator } = await operatorModule();
   return new Operator(config, createLogger());
 }
 
 async function runLoop(): Promise<number> {
-  const op = operatorFromEnv();
+  const op = await operatorFromEnv();
   const { config } = op;
   const { server, port } = await startServer(
     {
@@ -104,7 +107,7 @@ async function syncOnce(args: string[]): Promise<number> {
     options: { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
   });
   if (!values.once) throw new ConfigError('sync', 'only `sync --once` is supported; use `run` for the loop');
-  const op = operatorFromEnv();
+  const op = await operatorFromEnv();
   try {
     const results = await op.syncOnce({ dryRun: values['dry-run'] ?? false, wait: !values['no-wait'] });
     for (const r of results) {
@@ -203,6 +206,10 @@ async function installCommand(args: string[]): Promise<number> {
     process.stdout.write(toYaml(objects));
     return 0;
   }
+  const [{ KubeClient }, { applyInstallObject }] = await Promise.all([
+    import('./kube/client.ts'),
+    import('./install/apply.ts'),
+  ]);
   const client = new KubeClient();
   try {
     for (const o of objects) {
@@ -257,6 +264,7 @@ async function waitCommand(args: string[]): Promise<number> {
     deployment: need(values.deployment, '--deployment'),
     sha,
   };
+  const [{ waitForDeploy }, { s3Client }] = await Promise.all([ciWait(), s3ClientModule()]);
   const outcome = await waitForDeploy(s3Client(), target, durations(values));
   if (outcome.state === 'deployed')
     process.stdout.write(`deployed: s3://${target.bucket}/${outcome.key} at ${outcome.at}\n`);
@@ -287,6 +295,11 @@ async function promoteCommand(args: string[]): Promise<number> {
     .filter(Boolean);
   const bucket = values.wait ? need(values.bucket ?? process.env.S3_BUCKET, '--bucket') : '';
   const times = durations(values);
+  const [{ promote, PromoteError }, { waitForDeploy }, { s3Client }] = await Promise.all([
+    import('./ci/promote.ts'),
+    ciWait(),
+    s3ClientModule(),
+  ]);
   const s3 = values.wait ? s3Client() : undefined;
   try {
     await promote({

@@ -46,6 +46,9 @@ const repoUrl = /^(https?:\/\/|ssh:\/\/|file:\/\/|git:\/\/|[A-Za-z0-9._-]+@[A-Za
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** pino's levels. */
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 export function loadConfig(env: Env = process.env): Config {
   const get = (name: string): string | undefined => {
     const v = env[name]?.trim();
@@ -74,6 +77,16 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const managedNamespaces = parseNamespaces(get('MANAGED_NAMESPACES') ?? ownNamespace(env));
+  const leaseNamespace = get('LEASE_NAMESPACE');
+  if (leaseNamespace && !dnsLabel.test(leaseNamespace))
+    throw new ConfigError(
+      'LEASE_NAMESPACE',
+      `"${leaseNamespace}" is not a valid namespace name (lowercase DNS label)`,
+    );
+  // The logger is made from LOG_LEVEL after this: an unknown level would fail there, unnamed.
+  const logLevel = get('LOG_LEVEL');
+  if (logLevel && !logLevels.includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', `"${logLevel}" must be one of ${logLevels.join(', ')}`);
 
   return {
     configRepo,
@@ -91,7 +104,7 @@ export function loadConfig(env: Env = process.env): Config {
     applyConcurrency: positiveInteger(env, 'APPLY_CONCURRENCY', 16),
     leaderElection: {
       enabled: bool(env, 'LEADER_ELECT', true),
-      namespace: get('LEASE_NAMESPACE') ?? get('POD_NAMESPACE') ?? (managedNamespaces[0] as string),
+      namespace: leaseNamespace ?? get('POD_NAMESPACE') ?? (managedNamespaces[0] as string),
       durationSeconds: positiveNumber(env, 'LEASE_DURATION', 15),
     },
     listen: listenAddress(get('LISTEN_ADDRESS') ?? '0.0.0.0:8080'),

@@ -5,7 +5,7 @@ import { redact } from './source/redact.ts';
 export type { Logger };
 
 export function createLogger(
-  level = process.env.LOG_LEVEL ?? 'info',
+  level = process.env.LOG_LEVEL?.trim() || 'info', // validated by loadConfig
   destination?: pino.DestinationStream,
 ): Logger {
   const options: pino.LoggerOptions = {

@@ -36,7 +36,8 @@ export class Operator {
   private wakeUp: (() => void) | undefined;
   /** A wake-up arrived since the current tick began (it may have missed the pushed commit). */
   private wakeRequested = false;
-  private sourceError: string | undefined;
+  /** The source state last written to the Versions: an error message, '' = available, undefined = not yet. */
+  private sourceState: string | undefined;
   private crdReady = false;
   readonly metrics = new Metrics();
   /** Set after the first successful reconcile (/readyz). */
@@ -68,7 +69,6 @@ export class Operator {
       versions: new VersionStore(client),
       notifier: config.s3Bucket ? s3Notifier(config.s3Bucket, opts.env) : undefined,
       log,
-      memos: new Map(),
     };
     if (!config.s3Bucket) log.info('S3_BUCKET is not set: no completion files will be written');
   }
@@ -122,7 +122,8 @@ export class Operator {
       this.wakeRequested = false;
       try {
         const commit = await this.refresh();
-        if (this.sourceError) await this.markSource(undefined);
+        // Also on the first success: a restart must not leave a stale SourceAvailable=False behind.
+        if (this.sourceState !== '') await this.markSource(undefined);
         delay = this.config.syncIntervalSeconds;
         for (const ns of this.config.managedNamespaces) this.schedule(ns, commit);
       } catch (err) {
@@ -236,8 +237,8 @@ export class Operator {
   /** SourceAvailable condition on every Version, written only when it changes. */
   private async markSource(err: SourceError | undefined): Promise<void> {
     const message = err ? err.message : `following ${displayUrl(this.config.configRepo)}`;
-    if (err?.message === this.sourceError) return;
-    this.sourceError = err?.message;
+    if ((err?.message ?? '') === this.sourceState) return;
+    this.sourceState = err?.message ?? '';
     for (const ns of this.config.managedNamespaces) {
       try {
         const v = await this.deps.versions.get(ns);

@@ -4,7 +4,7 @@ import { waitForRollout } from './health/wait.ts';
 import { applyObjects } from './kube/apply.ts';
 import type { KubeClient } from './kube/client.ts';
 import type { RestMapper } from './kube/mapping.ts';
-import { type Memo, plan } from './kube/plan.ts';
+import { ApplySetError, plan } from './kube/plan.ts';
 import { prune } from './kube/prune.ts';
 import { desired } from './kube/ssa.ts';
 import type { Logger } from './log.ts';
@@ -26,8 +26,6 @@ export interface Deps {
   versions: VersionStore;
   notifier: Notifier | undefined;
   log: Logger;
-  /** Per-namespace memo of what was last seen, so an idle resync sends no dry-runs. */
-  memos: Map<string, Memo>;
 }
 
 export interface ReconcileOptions {
@@ -105,21 +103,29 @@ export async function reconcile(
 
   // manifests
   let objects: ReturnType<typeof desired>[];
+  /** Kind/name → file:line, so a dry-run or apply error names the file as a manifest error does. */
+  const where = new Map<string, string>();
   try {
+    const started = performance.now();
     const set = await loadNamespace(deps.git, sha, config.clusterName, ns);
+    nlog.debug(
+      { ms: Math.round(performance.now() - started), objects: set.objects.length },
+      'manifests loaded',
+    );
     objects = set.objects.map((p) => desired(p.object, ns));
+    for (const p of set.objects) {
+      const at = `${p.object.kind}/${p.object.metadata.name}`;
+      if (!where.has(at)) where.set(at, `${p.source.replace(/#\d+$/, '')}:${p.line}`);
+    }
   } catch (err) {
     return fail('InvalidManifests', (err as Error).message);
   }
 
   // plan + apply
-  const memo = deps.memos.get(ns) ?? new Map();
-  deps.memos.set(ns, memo);
   const ctx = {
     client,
     mapper,
     namespace: ns,
-    memo,
     concurrency: config.applyConcurrency,
     force: config.forceConflicts,
     // No abort signal: a shutdown or a newer commit never cuts a write in half; they stop the
@@ -130,7 +136,12 @@ export async function reconcile(
   const current = new Set(refs.map(refKey));
   const stale = previous.filter((r) => !current.has(refKey(r)));
   try {
+    const planStart = performance.now();
     const p = await plan(ctx, objects);
+    nlog.debug(
+      { ms: Math.round(performance.now() - planStart), changed: p.changed.length },
+      'planned (dry-run)',
+    );
     result.changed = p.changed.map(refOf);
     result.unchanged = p.unchanged.length;
     if (opts.dryRun) {
@@ -139,11 +150,13 @@ export async function reconcile(
     }
     if (opts.signal?.aborted) return { ...result, error: 'stopped before applying' };
     if (p.changed.length > 0) {
+      const applyStart = performance.now();
       await applyObjects(ctx, p.changed);
+      nlog.debug({ ms: Math.round(performance.now() - applyStart) }, 'apply requests done');
       nlog.info({ applied: p.changed.length, unchanged: p.unchanged.length }, 'applied');
     }
   } catch (err) {
-    return fail('ApplyFailed', (err as Error).message);
+    return fail('ApplyFailed', err instanceof ApplySetError ? located(err, where) : (err as Error).message);
   }
   let v = version as Version;
   if (v.applied !== sha7 || result.changed.length > 0) {
@@ -324,4 +337,19 @@ export async function flushPending(
     }
   }
   return deps.versions.patchStatus(v, { pending: left, deployments: done });
+}
+
+/** Plan/apply failures, each prefixed with the file and line of its object. */
+function located(err: ApplySetError, where: ReadonlyMap<string, string>): string {
+  return err.failures
+    .map((f) => {
+      // A failed LIST of a kind is reported as Kind/*: name the first file with that kind.
+      const kind = `${f.object.slice(0, f.object.indexOf('/'))}/`;
+      const at =
+        where.get(f.object) ??
+        (f.object.endsWith('/*') ? [...where].find(([k]) => k.startsWith(kind))?.[1] : undefined);
+      const what = f.message.startsWith(`${f.object}: `) ? f.message : `${f.object}: ${f.message}`;
+      return at ? `${at}: ${what}` : what;
+    })
+    .join('; ');
 }

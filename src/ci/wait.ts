@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { completionKey, failureKey } from '../notify/s3.ts';
 
+export { exitCode } from './outcome.ts';
+
 export type WaitOutcome =
   | { state: 'deployed'; at: string; key: string }
   | { state: 'failed'; reason: string; key: string }
@@ -17,9 +19,6 @@ export interface WaitTarget {
   /** Short or full sha. */
   sha: string;
 }
-
-/** Exit codes: 0 deployed, 1 failed, 124 timed out (as timeout(1)). */
-export const exitCode = { deployed: 0, failed: 1, timeout: 124 } as const;
 
 export async function waitForDeploy(
   s3: S3Client,
@@ -48,17 +47,4 @@ async function read(s3: S3Client, bucket: string, key: string): Promise<string |
     if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
     throw err;
   }
-}
-
-/** "15m", "90s", "1h", "2m30s" or plain seconds → milliseconds. */
-export function parseDuration(raw: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let pos = 0;
-  for (let m = re.exec(raw); m; m = re.exec(raw)) {
-    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    pos = re.lastIndex;
-  }
-  return pos === raw.length && pos > 0 ? total : undefined;
 }

@@ -1,7 +1,6 @@
 // Applies the changed objects in dependency order, with bounded concurrency per stage.
 import type { KubeObject } from '../manifests/object.ts';
-import { refKey, refOf } from '../manifests/object.ts';
-import { hashOf, type PlanContext, setError } from './plan.ts';
+import { type PlanContext, setError } from './plan.ts';
 import { settleLimit } from './pool.ts';
 import { serverSideApply } from './ssa.ts';
 
@@ -33,16 +32,9 @@ export async function applyObjects(ctx: PlanContext, objects: readonly KubeObjec
   const applied: KubeObject[] = [];
   for (const stage of [0, 1, 2]) {
     const batch = objects.filter((o) => stageOf(o.kind) === stage);
-    const { results, errors } = await settleLimit(batch, ctx.concurrency, async (o) => {
-      const res = await serverSideApply(ctx.client, ctx.mapper, o, {
-        dryRun: false,
-        force: ctx.force,
-        signal: ctx.signal,
-      });
-      if (res.metadata.resourceVersion)
-        ctx.memo.set(refKey(refOf(o)), { hash: hashOf(o), resourceVersion: res.metadata.resourceVersion });
-      return res;
-    });
+    const { results, errors } = await settleLimit(batch, ctx.concurrency, (o) =>
+      serverSideApply(ctx.client, ctx.mapper, o, { dryRun: false, force: ctx.force, signal: ctx.signal }),
+    );
     for (const r of results) if (r) applied.push(r);
     if (errors.length > 0) throw setError(errors);
   }

@@ -6,3 +6,5 @@ export const managedByValue = 'git-sync-operator';
 /** `git-sync-operator.mozilla.org/prune: disabled` on a live object keeps it when git drops it. */
 export const pruneAnnotation = 'git-sync-operator.mozilla.org/prune';
 export const selector = `${managedByLabel}=${managedByValue}`;
+/** Hash of the object as last applied: with a value-level match it lets a resync skip the dry-run. */
+export const hashAnnotation = 'git-sync-operator.mozilla.org/applied-hash';

@@ -1,17 +1,13 @@
 // Which objects of a set would change the cluster: whole-set server-side dry-run, compared with
 // the live objects. Nothing is written here; a rejected dry-run fails the set before any write.
-import { createHash } from 'node:crypto';
 import type { KubeObject } from '../manifests/object.ts';
 import { refKey, refOf } from '../manifests/object.ts';
 import { ApiError, type KubeClient } from './client.ts';
-import { sameObject } from './compare.ts';
-import { selector } from './labels.ts';
+import { contains, sameObject } from './compare.ts';
+import { hashAnnotation, selector } from './labels.ts';
 import type { RestMapper } from './mapping.ts';
 import { settleLimit } from './pool.ts';
 import { serverSideApply } from './ssa.ts';
-
-/** What we last saw for an object: skip the dry-run when neither git nor the live object moved. */
-export type Memo = Map<string, { hash: string; resourceVersion: string }>;
 
 export interface Plan {
   changed: KubeObject[];
@@ -31,14 +27,9 @@ export interface PlanContext {
   client: KubeClient;
   mapper: RestMapper;
   namespace: string;
-  memo: Memo;
   concurrency: number;
   force: boolean;
   signal?: AbortSignal | undefined;
-}
-
-export function hashOf(o: KubeObject): string {
-  return createHash('sha256').update(JSON.stringify(o)).digest('base64url');
 }
 
 export async function plan(ctx: PlanContext, objects: readonly KubeObject[]): Promise<Plan> {
@@ -46,19 +37,16 @@ export async function plan(ctx: PlanContext, objects: readonly KubeObject[]): Pr
   const { results, errors } = await settleLimit(objects, ctx.concurrency, async (o) => {
     const key = refKey(refOf(o));
     const current = live.get(key);
-    const memo = ctx.memo.get(key);
-    const hash = hashOf(o);
-    if (current && memo?.hash === hash && memo.resourceVersion === current.metadata.resourceVersion)
+    // Applied as is before, and nobody changed a field of it since: a dry-run would say the same.
+    const hash = o.metadata.annotations?.[hashAnnotation];
+    if (current && hash && current.metadata.annotations?.[hashAnnotation] === hash && contains(current, o))
       return false;
     const dry = await serverSideApply(ctx.client, ctx.mapper, o, {
       dryRun: true,
       force: ctx.force,
       signal: ctx.signal,
     });
-    const same = sameObject(dry, current);
-    if (same && current?.metadata.resourceVersion)
-      ctx.memo.set(key, { hash, resourceVersion: current.metadata.resourceVersion });
-    return !same;
+    return !sameObject(dry, current);
   });
   if (errors.length > 0) throw setError(errors);
   const changed = objects.filter((_, i) => results[i]);

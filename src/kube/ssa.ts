@@ -1,7 +1,8 @@
 // Server-side apply of one object, for real or as a dry-run.
+import { createHash } from 'node:crypto';
 import type { KubeObject } from '../manifests/object.ts';
 import { ApiError, type KubeClient } from './client.ts';
-import { fieldManager, managedByLabel, managedByValue } from './labels.ts';
+import { fieldManager, hashAnnotation, managedByLabel, managedByValue } from './labels.ts';
 import type { RestMapper } from './mapping.ts';
 
 export interface ApplyOptions {
@@ -11,16 +12,13 @@ export interface ApplyOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** The object as we send it: namespace set, ownership label added. */
+/** The object as we send it: namespace set, ownership label and the hash of itself added. */
 export function desired(o: KubeObject, namespace: string): KubeObject {
-  return {
-    ...o,
-    metadata: {
-      ...o.metadata,
-      namespace,
-      labels: { ...o.metadata.labels, [managedByLabel]: managedByValue },
-    },
-  };
+  const labels = { ...o.metadata.labels, [managedByLabel]: managedByValue };
+  const obj = { ...o, metadata: { ...o.metadata, namespace, labels } };
+  const hash = createHash('sha256').update(JSON.stringify(obj)).digest('base64url').slice(0, 22);
+  const annotations = { ...o.metadata.annotations, [hashAnnotation]: hash };
+  return { ...obj, metadata: { ...obj.metadata, annotations } };
 }
 
 interface ManagedFieldsEntry {

@@ -227,7 +227,8 @@ export class GitSource {
 
 function classify(message: string): SourceError {
   if (
-    /Authentication failed|Permission denied|could not read Username|401|403|Host key verification failed/i.test(
+    // "returned error: 401", not any 401: the URL's port (127.0.0.1:40135) may contain one.
+    /Authentication failed|Permission denied|could not read Username|returned error: 40[13]\b|Host key verification failed/i.test(
       message,
     )
   ) {
@@ -237,7 +238,7 @@ function classify(message: string): SourceError {
     return new SourceError(message, 'BranchNotFound');
   }
   if (
-    /Could not resolve|Connection refused|timed out|unable to access|Could not read from remote/i.test(
+    /Could not resolve|Connection refused|Failed to connect|Couldn't connect|timed out|unable to access|Could not read from remote/i.test(
       message,
     )
   ) {

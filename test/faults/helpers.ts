@@ -1,6 +1,7 @@
 // Shared by the fault suite (test/faults/*.test.ts): operators that crash and restart, real `run`
 // processes, request recording, and the end-state checks every fault ends with.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -195,5 +196,36 @@ export async function within<T>(what: string, ms: number, p: Promise<T>): Promis
     return await Promise.race([p, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The real CLI with the world's environment plus `extra`, killed (code null) after `ms`. */
+export async function runCli(
+  w: World,
+  args: string[],
+  extra: Record<string, string>,
+  ms: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const dir = await tempDir('cli');
+  try {
+    const env = { ...process.env, ...w.env(extra), GSO_WORK_DIR: dir };
+    const child = spawn(process.execPath, [join(root, 'bin', 'git-sync-operator.js'), ...args], {
+      env,
+      cwd: root,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    clearTimeout(timer);
+    return { code, stdout, stderr };
+  } finally {
+    await removeDir(dir);
   }
 }

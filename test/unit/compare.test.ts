@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sameObject } from '../../src/kube/compare.ts';
+import { contains, sameObject } from '../../src/kube/compare.ts';
 import type { KubeObject } from '../../src/manifests/object.ts';
 
 const live = (): KubeObject => ({
@@ -99,5 +99,38 @@ describe('sameObject', () => {
     sameObject(d, l);
     assert.deepEqual(d, dryRun());
     assert.deepEqual(l, live());
+  });
+});
+
+describe('contains (value-level match that lets a resync skip its dry-run)', () => {
+  const live = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 's', namespace: 'n', labels: { a: '1', extra: 'x' }, resourceVersion: '9' },
+    spec: {
+      clusterIP: '10.96.0.5',
+      ports: [{ port: 80, protocol: 'TCP', targetPort: 8000 }],
+      selector: { app: 's' },
+    },
+  };
+  it('is true when every desired field has the same live value (defaults and extras ignored)', () => {
+    const desired = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's', labels: { a: '1' } },
+      spec: { ports: [{ port: 80, targetPort: 8000 }], selector: { app: 's' } },
+    };
+    assert.equal(contains(live, desired), true);
+  });
+  it('is false when a value differs, a field is missing, or a list length differs', () => {
+    assert.equal(contains(live, { spec: { selector: { app: 't' } } }), false);
+    assert.equal(contains(live, { spec: { sessionAffinity: 'None' } }), false);
+    assert.equal(contains(live, { spec: { ports: [{ port: 80 }, { port: 81 }] } }), false);
+    assert.equal(contains(live, { metadata: { labels: { b: '2' } } }), false);
+  });
+  it('compares scalars strictly (a normalised quantity costs a dry-run, never a missed change)', () => {
+    assert.equal(contains({ cpu: '500m' }, { cpu: 0.5 }), false);
+    assert.equal(contains({ n: 1 }, { n: '1' }), false);
+    assert.equal(contains({ n: null }, { n: null }), true);
   });
 });

@@ -1,0 +1,25 @@
+// An S3 client from the environment, shared by the operator (writes) and CI commands (reads).
+import { S3Client } from '@aws-sdk/client-s3';
+
+/** The SDK's standard chain (env, profile, web identity); a custom endpoint implies path-style (MinIO). */
+export function s3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  return new S3Client({
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    // Explicit keys when given (tests, several operators in one process); else the SDK's chain.
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            sessionToken: env.AWS_SESSION_TOKEN,
+          },
+        }
+      : {}),
+    maxAttempts: 2,
+    // Without timeouts a hung S3 (accepting, never answering) holds a PUT — and with it the
+    // namespace's next reconcile and the shutdown — for ever. A failed PUT stays pending.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true },
+  });
+}
