@@ -69,6 +69,7 @@ export class Operator {
       versions: new VersionStore(client),
       notifier: config.s3Bucket ? s3Notifier(config.s3Bucket, opts.env) : undefined,
       log,
+      manifests: new Map(),
     };
     if (!config.s3Bucket) log.info('S3_BUCKET is not set: no completion files will be written');
   }

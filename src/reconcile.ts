@@ -8,7 +8,7 @@ import { ApplySetError, plan } from './kube/plan.ts';
 import { prune } from './kube/prune.ts';
 import { desired } from './kube/ssa.ts';
 import type { Logger } from './log.ts';
-import { loadNamespace } from './manifests/load.ts';
+import { loadNamespace, type ManifestSet } from './manifests/load.ts';
 import { type ObjectRef, refKey, refOf } from './manifests/object.ts';
 import { completionKey, failureKey, type Notifier } from './notify/s3.ts';
 import type { Commit, GitSource } from './source/git.ts';
@@ -26,6 +26,8 @@ export interface Deps {
   versions: VersionStore;
   notifier: Notifier | undefined;
   log: Logger;
+  /** The last valid manifest set per namespace: an idle interval re-reads nothing from git. */
+  manifests: Map<string, { sha: string; set: ManifestSet }>;
 }
 
 export interface ReconcileOptions {
@@ -107,7 +109,9 @@ export async function reconcile(
   const where = new Map<string, string>();
   try {
     const started = performance.now();
-    const set = await loadNamespace(deps.git, sha, config.clusterName, ns);
+    const cached = deps.manifests.get(ns);
+    const set = cached?.sha === sha ? cached.set : await loadNamespace(deps.git, sha, config.clusterName, ns);
+    deps.manifests.set(ns, { sha, set });
     nlog.debug(
       { ms: Math.round(performance.now() - started), objects: set.objects.length },
       'manifests loaded',

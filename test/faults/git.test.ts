@@ -62,6 +62,13 @@ after(async () => {
   await w?.stop();
 });
 
+const operatorEnv = () => ({
+  CONFIG_REPO: url,
+  CONFIG_BRANCH: 'main',
+  MANAGED_NAMESPACES: ns,
+  LEASE_DURATION: '3',
+});
+
 const sourceIs = (status: 'True' | 'False', reason?: string) =>
   waitVersionOf(
     w,
@@ -98,17 +105,12 @@ function assertNoPassword(text: string | undefined) {
 
 test('d. baseline: the operator follows the http repo', async () => {
   const head = await w.repo.head();
-  sup = supervise(w, {
-    CONFIG_REPO: url,
-    CONFIG_BRANCH: 'main',
-    MANAGED_NAMESPACES: ns,
-    LEASE_DURATION: '3',
-  });
+  sup = supervise(w, operatorEnv());
   await waitVersionOf(w, ns, 'deployed = head', (v) => v.deployed === short(head), 120_000);
   await sourceIs('True');
 });
 
-test('d. git server unreachable: nothing touched, SourceAvailable=False (Unreachable, even on a port with "401" in it), recovers', async () => {
+test('d. git server unreachable: nothing touched, SourceAvailable=False (Unreachable, even on a port with "401" in it); restarted during the outage, it recovers', async () => {
   const applied = (await w.version(ns))?.applied ?? '';
   const before = await snapshot(w, ns, kinds);
   await http.stop();
@@ -120,9 +122,12 @@ test('d. git server unreachable: nothing touched, SourceAvailable=False (Unreach
     assert.match(c?.message ?? '', new RegExp(`127\\.0\\.0\\.1:${port}`));
     assertNoPassword(c?.message);
     await untouchedFor('Unreachable', 2, before, applied);
+    // The operator restarts while git is down; git is back before its first tick.
+    await sup?.stop();
   } finally {
     http = await serveHttp(w.repo, creds, { port });
   }
+  sup = supervise(w, operatorEnv());
   await sourceIs('True');
   await waitVersionOf(w, ns, 'deployed = commit made during the outage', (v) => v.deployed === short(sha));
 });

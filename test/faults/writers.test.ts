@@ -312,7 +312,7 @@ test('security: with only the generated RBAC the operator reads and writes nothi
     );
     const [r] = await op.syncOnce();
     assert.equal(r?.ok, false);
-    assert.match(r?.error ?? '', /RoleBinding\/escalate/);
+    assert.match(r?.error ?? '', /RoleBinding\/(\*|escalate)/);
     assert.match(r?.error ?? '', /iowa-a\/team\/escalate\.yaml/);
     assert.match(r?.error ?? '', /forbidden/i);
     assert.ok(!(await names(w, ns, 'configmaps')).includes('added'), 'part of the refused set was applied');
