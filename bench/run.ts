@@ -67,10 +67,18 @@ async function main(): Promise<void> {
     const objects = mix(n);
     const dir = join(work, `objects-${n}`);
     await writeDir(dir, objects);
-    const t: Record<string, number[]> = { ours: [], kubectl: [], 'kubectl-ssa': [], flux: [], floor: [] };
+    const t: Record<string, number[]> = {
+      ours: [],
+      'ours-reconcile': [],
+      kubectl: [],
+      'kubectl-ssa': [],
+      flux: [],
+      floor: [],
+    };
     const best = n === sizes[sizes.length - 1] || n === 500 ? await bestConcurrency(objects, ca) : 32;
     for (let r = 0; r < reps; r++) {
       t.ours?.push(await timed(() => ours(['sync', '--once', '--no-wait'], nsFor('ours', n, r))));
+      t['ours-reconcile']?.push(lastReconcile);
       t.kubectl?.push(await timed(() => kubectl(['apply', '-n', nsFor('kcsa', n, r), '-f', dir])));
       t['kubectl-ssa']?.push(
         await timed(() => kubectl(['apply', '--server-side', '-n', nsFor('kssa', n, r), '-f', dir])),
@@ -102,6 +110,11 @@ async function main(): Promise<void> {
               )
             : {},
         ...(tool === 'floor' ? { note: `${best} PATCHes in flight, in-process (no process start)` } : {}),
+        ...(tool === 'ours-reconcile'
+          ? {
+              note: `the operator's own time, git fetch to last apply (no process start); floor/this ${round((m.floor as number) / v)}×`,
+            }
+          : {}),
       });
     }
     log(`cold ${n}: ${JSON.stringify(m)}`);
@@ -227,9 +240,22 @@ function opEnv(namespaces: string, extra: Record<string, string> = {}): NodeJS.P
   };
 }
 
-function ours(args: string[], namespaces: string): Promise<unknown> {
-  return run(process.execPath, ['dist/cli.js', ...args], { env: opEnv(namespaces) });
+/** Runs the CLI; records the reconcile part (first "new commit" to last "applied" log line). */
+async function ours(args: string[], namespaces: string): Promise<unknown> {
+  lastReconcile = 0;
+  const { stdout } = await run(process.execPath, ['dist/cli.js', ...args], {
+    env: opEnv(namespaces, { LOG_LEVEL: 'info' }),
+  });
+  const lines = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { time: string; msg: string });
+  const from = lines.find((l) => l.msg === 'new commit');
+  const to = lines.filter((l) => l.msg === 'applied' || l.msg === 'no change').pop();
+  if (from && to) lastReconcile = (Date.parse(to.time) - Date.parse(from.time)) / 1000;
+  return stdout;
 }
+let lastReconcile = 0;
 
 function kubectl(args: string[]): Promise<unknown> {
   return run('kubectl', ['--kubeconfig', cp.kubeconfig, ...args]);

@@ -72,7 +72,9 @@ export async function reconcile(
     pruned: [],
     ready: false,
   };
+  const t0 = performance.now();
   let version = opts.dryRun ? await versions.find(ns).catch(() => undefined) : await versions.get(ns);
+  nlog.debug({ ms: Math.round(performance.now() - t0) }, 'version read');
   const fail = async (reason: string, message: string): Promise<ReconcileResult> => {
     const safe = redact(message);
     nlog.error({ reason }, safe);
