@@ -26,8 +26,8 @@ export interface Deps {
   versions: VersionStore;
   notifier: Notifier | undefined;
   log: Logger;
-  /** The last valid manifest set per namespace: an idle interval re-reads nothing from git. */
-  manifests: Map<string, { sha: string; set: ManifestSet }>;
+  /** The last manifest set (or its error) per namespace: an idle interval re-reads nothing from git. */
+  manifests: Map<string, { sha: string; set: ManifestSet } | { sha: string; error: unknown }>;
 }
 
 export interface ReconcileOptions {
@@ -111,9 +111,17 @@ export async function reconcile(
   const where = new Map<string, string>();
   try {
     const started = performance.now();
-    const cached = deps.manifests.get(ns);
-    const set = cached?.sha === sha ? cached.set : await loadNamespace(deps.git, sha, config.clusterName, ns);
-    deps.manifests.set(ns, { sha, set });
+    // An invalid set is remembered too: a big bad file is not parsed again every interval.
+    let cached = deps.manifests.get(ns);
+    if (cached?.sha !== sha) {
+      cached = await loadNamespace(deps.git, sha, config.clusterName, ns).then(
+        (set) => ({ sha, set }),
+        (error: unknown) => ({ sha, error }),
+      );
+      deps.manifests.set(ns, cached);
+    }
+    if ('error' in cached) throw cached.error;
+    const set = cached.set;
     nlog.debug(
       { ms: Math.round(performance.now() - started), objects: set.objects.length },
       'manifests loaded',

@@ -16,9 +16,24 @@ export interface ApplyOptions {
 export function desired(o: KubeObject, namespace: string): KubeObject {
   const labels = { ...o.metadata.labels, [managedByLabel]: managedByValue };
   const obj = { ...o, metadata: { ...o.metadata, namespace, labels } };
-  const hash = createHash('sha256').update(JSON.stringify(obj)).digest('base64url').slice(0, 22);
+  const hash = createHash('sha256')
+    .update(JSON.stringify(hashable(obj)))
+    .digest('base64url')
+    .slice(0, 22);
   const annotations = { ...o.metadata.annotations, [hashAnnotation]: hash };
   return { ...obj, metadata: { ...obj.metadata, annotations } };
+}
+
+/**
+ * A Secret's values stay out of the hash (anyone who reads annotations could test guesses against
+ * it); its key names stay in, so a removed key still changes the hash. Changed values are caught
+ * by the value comparison in plan.
+ */
+function hashable(o: KubeObject): KubeObject {
+  if (o.kind !== 'Secret') return o;
+  const blank = (m: unknown) =>
+    m && typeof m === 'object' ? Object.fromEntries(Object.keys(m).map((k) => [k, ''])) : m;
+  return { ...o, data: blank(o.data), stringData: blank(o.stringData) };
 }
 
 interface ManagedFieldsEntry {
