@@ -14,6 +14,7 @@ import type { Version } from '../src/version/types.ts';
 import { type ControlPlane, startControlPlane } from '../test/cluster/controlplane.ts';
 import { createConfigRepo } from '../test/fixtures/git.ts';
 import { startS3 } from '../test/fixtures/s3.ts';
+import { operatorEnv } from '../test/support/env.ts';
 import { removeDir, run, tempDir } from '../test/support/proc.ts';
 import { appFiles } from '../test/support/seed.ts';
 
@@ -64,16 +65,7 @@ async function main(): Promise<void> {
     const child = spawn(process.execPath, ['bin/git-sync-operator.js', 'run'], {
       env: {
         ...process.env,
-        CONFIG_REPO: repo.fileUrl,
-        CLUSTER_NAME: c,
-        MANAGED_NAMESPACES: ns,
-        S3_BUCKET: s3.bucket,
-        AWS_ACCESS_KEY_ID: s3.putOnly.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.putOnly.secretAccessKey,
-        AWS_REGION: s3.region,
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        KUBECONFIG: cp.kubeconfig,
-        GIT_SYNC_INTERVAL: '1',
+        ...operatorEnv({ repo, s3, cp, cluster: c, namespaces: [ns] }),
         LISTEN_ADDRESS: '127.0.0.1:0',
         GSO_WORK_DIR: join(work, `op-${c}`),
       },

@@ -1,5 +1,6 @@
 // Shared by the fault suite (test/faults/*.test.ts): operators that crash and restart, real `run`
 // processes, request recording, and the end-state checks every fault ends with.
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Operator } from '../../src/operator.ts';
 import type { Version } from '../../src/version/types.ts';
+import { logLines } from '../support/env.ts';
 import { freePort, removeDir, type Service, startService, tempDir, waitFor } from '../support/proc.ts';
 import type { World } from '../support/world.ts';
 
@@ -164,16 +166,7 @@ export async function startRun(w: World, name: string, extra: Record<string, str
     dir,
     output,
     async logs() {
-      return (await output())
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => {
-          try {
-            return JSON.parse(l) as { msg?: string };
-          } catch {
-            return {};
-          }
-        });
+      return logLines(await output());
     },
     async kill() {
       svc.child.kill('SIGKILL');

@@ -1,6 +1,7 @@
 // Issue 5 end to end, against the real control plane, git repo and S3 (no mocks): `install` (the
 // YAML, --apply, least privilege), the CI commands `wait` and `promote`, and the `run` process
 // (webhooks, probes, metrics, SIGTERM, leader failover) started as real child processes.
+
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { exitCode, waitForDeploy } from '../../src/ci/wait.ts';
 import { deployFiles } from '../../src/install/deploy-files.ts';
 import { maxBodyBytes } from '../../src/server.ts';
 import { gitClient } from '../fixtures/git.ts';
+import { logLines } from '../support/env.ts';
 import { freePort, removeDir, run, type Service, startService, tempDir, waitFor } from '../support/proc.ts';
 import { appFiles, seedRepo } from '../support/seed.ts';
 import { startWorld, type World, waitVersion } from '../support/world.ts';
@@ -557,17 +559,7 @@ async function startRun(name: string, extra: Record<string, string>): Promise<Ru
     svc,
     url: `http://127.0.0.1:${port}`,
     async logs() {
-      const text = await readFile(svc.logFile, 'utf8').catch(() => '');
-      return text
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => {
-          try {
-            return JSON.parse(l) as { msg?: string };
-          } catch {
-            return {};
-          }
-        });
+      return logLines(await readFile(svc.logFile, 'utf8').catch(() => ''));
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Version } from '../../src/version/types.ts';
 import { type ControlPlane, startControlPlane } from '../cluster/controlplane.ts';
 import { type ConfigRepo, createConfigRepo } from '../fixtures/git.ts';
 import { type S3Fixture, startS3 } from '../fixtures/s3.ts';
+import { operatorEnv } from './env.ts';
 import { removeDir, run, tempDir, waitFor } from './proc.ts';
 
 export interface World {
@@ -48,16 +49,7 @@ export async function startWorld(opts: {
   const operators: Operator[] = [];
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    CONFIG_REPO: repo.fileUrl,
-    CLUSTER_NAME: cluster,
-    MANAGED_NAMESPACES: opts.namespaces.join(','),
-    S3_BUCKET: s3.bucket,
-    AWS_ACCESS_KEY_ID: s3.putOnly.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.putOnly.secretAccessKey,
-    AWS_REGION: s3.region,
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    KUBECONFIG: cp.kubeconfig,
-    GIT_SYNC_INTERVAL: '1',
+    ...operatorEnv({ repo, s3, cp, cluster, namespaces: opts.namespaces }),
     ROLLOUT_TIMEOUT: '60',
     ...extra,
   });
