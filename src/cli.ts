@@ -12,8 +12,8 @@ import type { Operator } from './operator.ts';
 import { startServer } from './server.ts';
 import { registerSecret } from './source/redact.ts';
 
-// Heavy modules (@kubernetes/client-node ~1 s, the AWS SDK ~0.2 s) load only in the commands that
-// use them, so `validate` and `install` start at once.
+// Heavy modules (the AWS SDK ~0.2 s; @kubernetes/client-node ~0.8 s, only for exec/auth-provider
+// kubeconfigs) load only in the commands that use them, so `validate` and `install` start at once.
 const operatorModule = () => import('./operator.ts');
 const ciWait = () => import('./ci/wait.ts');
 const s3ClientModule = () => import('./notify/s3-client.ts');

@@ -1,10 +1,14 @@
-// The one HTTP path to the apiserver: kubeconfig/in-cluster auth from @kubernetes/client-node,
+// The one HTTP path to the apiserver: kubeconfig/in-cluster auth (kubeconfig.ts),
 // a keep-alive agent, typed errors, and backoff that honours Retry-After (429 / APF, 503).
 
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger, type Logger } from '../log.ts';
+import { type Endpoint, resolveEndpoint } from './kubeconfig.ts';
+
+/** Made on first use (LOG_LEVEL is validated by then); the operator's own logger is not passed here. */
+let log: Logger | undefined;
 
 export class ApiError extends Error {
   constructor(
@@ -37,7 +41,7 @@ export class KubeClient {
   readonly server: string;
   /** Requests sent, by HTTP method (for the benchmark and metrics). */
   readonly counts = new Map<string, number>();
-  private readonly kc: KubeConfig;
+  private readonly endpoint: Endpoint;
   private readonly maxSockets: number;
   /** TLS settings and auth headers from the kubeconfig, refreshed now and then (rotating tokens). */
   private auth: Promise<Auth> | undefined;
@@ -45,43 +49,29 @@ export class KubeClient {
   private readonly impersonate: KubeClientOptions['impersonate'];
 
   constructor(opts: KubeClientOptions = {}) {
-    this.kc = new KubeConfig();
-    if (opts.kubeconfig) this.kc.loadFromFile(opts.kubeconfig);
-    else this.kc.loadFromDefault();
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('KUBECONFIG: no current cluster (set KUBECONFIG or run in a pod)');
-    this.server = cluster.server.replace(/\/$/, '');
+    this.endpoint = resolveEndpoint({ kubeconfig: opts.kubeconfig });
+    this.server = this.endpoint.server;
     this.maxSockets = opts.maxSockets ?? 32;
     this.impersonate = opts.impersonate;
   }
 
   /**
-   * client-node's applyToHTTPSOptions builds a new https.Agent on every call (no keep-alive), so
-   * it is called once per minute for TLS material and headers, and our own keep-alive agents reuse
-   * connections: that halves the cost of every request.
+   * Credentials are read once per minute (tokens rotate); the keep-alive agents are made once and
+   * reused, so requests share connections (a new TLS connection per request doubles their cost).
    */
   private authenticate(): Promise<Auth> {
     if (this.auth && Date.now() - this.authAt < authRefreshMs) return this.auth;
     const previous = this.auth;
     this.authAt = Date.now();
     this.auth = (async () => {
-      const o: RequestOptions = { headers: {} };
-      await this.kc.applyToHTTPSOptions(o);
-      (o.agent as Agent | undefined)?.destroy(); // the throw-away agent client-node made
+      const c = await this.endpoint.credentials();
       const old = await previous?.catch(() => undefined);
-      const tls = {
-        ca: o.ca,
-        cert: o.cert,
-        key: o.key,
-        servername: o.servername,
-        rejectUnauthorized: o.rejectUnauthorized,
-      };
       return {
-        headers: { ...(o.headers as Record<string, string>) },
-        basic: o.auth ?? undefined,
-        agent: old?.agent ?? new Agent({ keepAlive: true, maxSockets: this.maxSockets, ...tls }),
+        headers: c.headers,
+        basic: c.basic,
+        agent: old?.agent ?? new Agent({ keepAlive: true, maxSockets: this.maxSockets, ...c.tls }),
         // Watches hold a connection for minutes: their own pool, so applies never wait on them.
-        watchAgent: old?.watchAgent ?? new Agent({ keepAlive: true, ...tls }),
+        watchAgent: old?.watchAgent ?? new Agent({ keepAlive: true, ...c.tls }),
       };
     })();
     this.auth.catch(() => {
@@ -92,7 +82,7 @@ export class KubeClient {
 
   /** The namespace in the current context (kubectl's default), if any. */
   contextNamespace(): string | undefined {
-    return this.kc.getContextObject(this.kc.getCurrentContext())?.namespace;
+    return this.endpoint.namespace;
   }
 
   /** JSON request; throws ApiError for non-2xx, retrying throttling and transient errors. */
@@ -104,9 +94,13 @@ export class KubeClient {
       if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
       const err = toApiError(status, text, res.headers['retry-after'], method, path);
       if ((status === 429 || status === 503 || status === 504) && attempt < 8) {
-        await sleep(Math.min((err.retryAfterSeconds ?? 2 ** attempt * 0.1) * 1000, 30_000), undefined, {
-          signal: init.signal,
-        });
+        const waitMs = Math.min((err.retryAfterSeconds ?? 2 ** attempt * 0.1) * 1000, 30_000);
+        log ??= createLogger();
+        log.debug(
+          { method, path: path.split('?')[0], status, attempt, retryAfter: err.retryAfterSeconds, waitMs },
+          'apiserver throttled, retrying',
+        );
+        await sleep(waitMs, undefined, { signal: init.signal });
         continue;
       }
       throw err;

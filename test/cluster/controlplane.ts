@@ -307,7 +307,7 @@ function kubeconfigYaml(server: string, ca: Buffer, token: string): string {
   ].join('\n');
 }
 
-/** A minimal admin client for the harness itself (the product uses @kubernetes/client-node). */
+/** A minimal admin client for the harness itself (the product has its own in src/kube/client.ts). */
 function apiClient(server: string, ca: Buffer, token: string) {
   // Node's fetch has no per-request CA; use https with the self-signed cert as the trust root.
   return async (

@@ -1,9 +1,12 @@
 // The local control plane is real: pods run on kwok nodes, CRDs work, kubectl sees the pinned version.
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { type ApiError, KubeClient } from '../../src/kube/client.ts';
 import { versions } from '../cluster/binaries.ts';
 import { type ControlPlane, startControlPlane } from '../cluster/controlplane.ts';
-import { run, waitFor } from '../support/proc.ts';
+import { removeDir, run, tempDir, waitFor } from '../support/proc.ts';
 
 let cp: ControlPlane;
 before(async () => {
@@ -79,4 +82,42 @@ test('a CRD can be created and its objects used', async () => {
   assert.equal((created.body as { size: number }).size, 3);
   const { stdout } = await kubectl('-n', 'crd', 'get', 'widgets', '-o', 'name');
   assert.equal(stdout.trim(), 'widget.example.com/w1');
+});
+
+test('the operator authenticates with a static kubeconfig, an exec plugin (via client-node) and a wrong token', async () => {
+  const dir = await tempDir('auth');
+  try {
+    const ca = await readFile(cp.caFile);
+    const write = async (name: string, user: string) => {
+      const file = join(dir, name);
+      await writeFile(
+        file,
+        `apiVersion: v1\nkind: Config\ncurrent-context: x\nclusters: [{name: c, cluster: {server: "${cp.server}", certificate-authority-data: ${ca.toString('base64')}}}]\nusers: [{name: u, user: ${user}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n`,
+      );
+      return new KubeClient({ kubeconfig: file });
+    };
+    const plugin = join(dir, 'plugin.sh');
+    await writeFile(
+      plugin,
+      `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${cp.token}"}}'\n`,
+      { mode: 0o755 },
+    );
+    const clients = [
+      await write('static', `{token: ${cp.token}}`),
+      await write(
+        'exec',
+        `{exec: {apiVersion: client.authentication.k8s.io/v1, command: ${plugin}, interactiveMode: Never}}`,
+      ),
+    ];
+    for (const c of clients) {
+      const ns = await c.json<{ items: unknown[] }>('GET', '/api/v1/namespaces');
+      assert.ok(ns.items.length > 0);
+      c.close();
+    }
+    const wrong = await write('wrong', '{token: not-the-token}');
+    await assert.rejects(wrong.json('GET', '/api/v1/namespaces'), (e: ApiError) => e.status === 401);
+    wrong.close();
+  } finally {
+    await removeDir(dir);
+  }
 });
