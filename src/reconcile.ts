@@ -1,5 +1,6 @@
 // One reconcile of one namespace: manifests → plan → apply → prune → health → notify → record.
 import type { Config } from './config.ts';
+import { failpoint } from './failpoint.ts';
 import { waitForRollout } from './health/wait.ts';
 import { applyObjects } from './kube/apply.ts';
 import type { KubeClient } from './kube/client.ts';
@@ -134,6 +135,7 @@ export async function reconcile(
   } catch (err) {
     return fail('InvalidManifests', (err as Error).message);
   }
+  failpoint('after-fetch', ns);
 
   // plan + apply
   const ctx = {
@@ -172,6 +174,7 @@ export async function reconcile(
   } catch (err) {
     return fail('ApplyFailed', err instanceof ApplySetError ? located(err, where) : (err as Error).message);
   }
+  failpoint('after-apply', ns);
   let v = version as Version;
   if (v.applied !== sha7 || result.changed.length > 0) {
     const what = result.changed.length ? `${result.changed.length} objects changed` : 'no object changed';
@@ -337,7 +340,9 @@ export async function flushPending(
       continue;
     }
     try {
+      failpoint('after-health', v.metadata.namespace);
       await deps.notifier.put(f.key, f.body, signal);
+      failpoint('after-s3', v.metadata.namespace);
       log.info({ key: f.key }, 'S3 file written');
       // key = cluster/namespace/deployment/sha7[.failed]: mark that deployment's state as told.
       const deployment = f.key.split('/')[2] ?? '';

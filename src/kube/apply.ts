@@ -1,4 +1,5 @@
 // Applies the changed objects in dependency order, with bounded concurrency per stage.
+import { failpoint } from '../failpoint.ts';
 import type { KubeObject } from '../manifests/object.ts';
 import { type PlanContext, setError } from './plan.ts';
 import { settleLimit } from './pool.ts';
@@ -37,6 +38,7 @@ export async function applyObjects(ctx: PlanContext, objects: readonly KubeObjec
     );
     for (const r of results) if (r) applied.push(r);
     if (errors.length > 0) throw setError(errors);
+    failpoint('mid-apply', ctx.namespace); // a test knob: killed after the first stage
   }
   return applied;
 }
