@@ -9,6 +9,8 @@ import { appFiles, seedRepo } from '../support/seed.ts';
 import { startWorld, type World } from '../support/world.ts';
 import {
   assertS3Once,
+  numberedConfigMaps,
+  numberedConfigMapsIn,
   type RunProcess,
   short,
   startRun,
@@ -43,14 +45,7 @@ async function configMapCount(ns: string): Promise<number> {
 
 test('a. apiserver and etcd killed in the middle of applying 500 objects: started again, the set converges and the S3 file is written once', async () => {
   const ns = 'bulk';
-  const files: Record<string, string> = appFiles(`iowa-a/${ns}`, 'bedrock');
-  for (let f = 0; f < 5; f++) {
-    files[`iowa-a/${ns}/cm-${f}.yaml`] = Array.from(
-      { length: 100 },
-      (_, i) =>
-        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-${f}-${i}}\ndata: {n: "${f * 100 + i}"}\n`,
-    ).join('---\n');
-  }
+  const files = { ...appFiles(`iowa-a/${ns}`, 'bedrock'), ...numberedConfigMaps(`iowa-a/${ns}`, 5) };
   const sha = await w.repo.commit(files, 'bulk: 500 ConfigMaps and an app');
   const base = await configMapCount(ns); // kube-root-ca.crt
   // One object at a time, so the apply lasts long enough to be cut in the middle.
@@ -88,22 +83,7 @@ test('a. apiserver and etcd killed in the middle of applying 500 objects: starte
     assert.equal(v.applied, short(sha));
     assert.equal(v.status?.lastError, '');
     assert.equal(await configMapCount(ns), base + 501, 'objects lost in the outage');
-    const cms = JSON.parse(
-      await w.kubectl(
-        '-n',
-        ns,
-        'get',
-        'configmaps',
-        '-l',
-        'git-sync-operator.mozilla.org/managed-by',
-        '-o',
-        'json',
-      ),
-    ) as { items: { metadata: { name: string }; data?: { n?: string } }[] };
-    const wrong = cms.items.filter((c) => {
-      const m = /^cm-(\d)-(\d+)$/.exec(c.metadata.name);
-      return m && c.data?.n !== String(Number(m[1]) * 100 + Number(m[2]));
-    });
+    const { wrong } = await numberedConfigMapsIn(w, ns);
     assert.deepEqual(wrong, [], 'ConfigMaps with wrong data');
     const key = await assertS3Once(w, ns, 'bedrock', sha);
     assert.equal(writesLogged(w, key), 1, 'S3 file written more than once');

@@ -34,6 +34,47 @@ export async function snapshot(w: World, ns: string, kinds: string): Promise<Rec
   );
 }
 
+/** `files` YAML files of 100 ConfigMaps each (cm-F-I, data.n = F*100+I): a big set to apply. */
+export function numberedConfigMaps(folder: string, files: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let f = 0; f < files; f++) {
+    out[`${folder}/cm-${f}.yaml`] = Array.from(
+      { length: 100 },
+      (_, i) =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-${f}-${i}}\ndata: {n: "${f * 100 + i}"}\n`,
+    ).join('---\n');
+  }
+  return out;
+}
+
+/** The managed numberedConfigMaps in `ns`, and those whose data is not what git has. */
+export async function numberedConfigMapsIn(
+  w: World,
+  ns: string,
+): Promise<{ names: string[]; wrong: string[] }> {
+  const list = JSON.parse(
+    await w.kubectl(
+      '-n',
+      ns,
+      'get',
+      'configmaps',
+      '-l',
+      'git-sync-operator.mozilla.org/managed-by',
+      '-o',
+      'json',
+    ),
+  ) as { items: { metadata: { name: string }; data?: { n?: string } }[] };
+  const names: string[] = [];
+  const wrong: string[] = [];
+  for (const c of list.items) {
+    const m = /^cm-(\d+)-(\d+)$/.exec(c.metadata.name);
+    if (!m) continue;
+    names.push(c.metadata.name);
+    if (c.data?.n !== String(Number(m[1]) * 100 + Number(m[2]))) wrong.push(c.metadata.name);
+  }
+  return { names, wrong };
+}
+
 /**
  * The CI contract after a fault: exactly one S3 key for (deployment, sha) — no `.failed` twin —
  * and its body is the time the Version recorded the deployment healthy (when still recorded).
