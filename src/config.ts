@@ -11,6 +11,8 @@ export interface Config {
   /** Bucket for completion files; undefined = no S3 notifications. */
   s3Bucket: string | undefined;
   syncIntervalSeconds: number;
+  /** A healthy, up-to-date namespace is compared with the cluster (drift repair) this often. */
+  driftIntervalSeconds: number;
   rolloutTimeoutSeconds: number;
   webhookSecret: string | undefined;
   /** Take over fields owned by other field managers (server-side apply force). */
@@ -96,6 +98,7 @@ export function loadConfig(env: Env = process.env): Config {
     s3Bucket: get('S3_BUCKET'),
     syncIntervalSeconds: positiveNumber(env, 'GIT_SYNC_INTERVAL', 60),
     rolloutTimeoutSeconds: positiveNumber(env, 'ROLLOUT_TIMEOUT', 600),
+    driftIntervalSeconds: positiveNumber(env, 'DRIFT_INTERVAL', 300),
     webhookSecret: get('WEBHOOK_SECRET'),
     forceConflicts: bool(env, 'FORCE_CONFLICTS', false),
     sshKeyFile: safePath(env, 'GIT_SSH_KEY_FILE'),

@@ -1,5 +1,6 @@
 // The loop: one ls-remote per interval; a moved head costs one shallow fetch shared by every
-// namespace; namespaces reconcile in parallel, never two reconciles of one namespace at once.
+// namespace; namespaces reconcile in parallel, never two reconciles of one namespace at once; a
+// namespace healthy at the head is compared with the cluster every DRIFT_INTERVAL, not every poll.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.ts';
@@ -33,6 +34,8 @@ export class Operator {
   readonly deps: Deps;
   private commit: Commit | undefined;
   private readonly running = new Map<string, Running>();
+  /** Namespaces found healthy at a sha with nothing left to deliver, and when. */
+  private readonly settled = new Map<string, { sha: string; at: number }>();
   private wakeUp: (() => void) | undefined;
   /** A wake-up arrived since the current tick began (it may have missed the pushed commit). */
   private wakeRequested = false;
@@ -158,6 +161,9 @@ export class Operator {
   private schedule(ns: string, commit: Commit): void {
     const cur = this.running.get(ns);
     if (cur?.sha === commit.sha) return;
+    // Healthy at this sha, nothing pending: an idle poll costs one ls-remote until drift is due.
+    const s = this.settled.get(ns);
+    if (s?.sha === commit.sha && Date.now() - s.at < this.config.driftIntervalSeconds * 1000) return;
     cur?.abort.abort();
     const abort = new AbortController();
     const entry: Running = {
@@ -210,6 +216,9 @@ export class Operator {
         (performance.now() - started) / 1000,
       );
       if (r.ok) this.ready = true;
+      if (r.ok && !r.pending && opts.wait !== false)
+        this.settled.set(ns, { sha: commit.sha, at: Date.now() });
+      else this.settled.delete(ns);
     }
     return r;
   }

@@ -49,10 +49,15 @@ export interface ReconcileResult {
   error?: string;
   /** Machine-readable cause of `error` (InvalidManifests, ApplyFailed, RolloutTimeout …). */
   reason?: string;
+  /** S3 files still waiting for delivery after this pass. */
+  pending?: number;
 }
 
 const short = (sha: string) => sha.slice(0, 7);
 const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** status.lastSyncTime is refreshed this often when nothing else changes. */
+const lastSyncRefreshMs = 5 * 60_000;
 
 export async function reconcile(
   deps: Deps,
@@ -279,7 +284,10 @@ export async function reconcile(
       reason: 'Deployed',
       message: `${sha7} is healthy`,
     });
-    v = await versions.patchStatus(v, { conditions: conds, lastSyncTime: nowIso() });
+    // A heartbeat, not a write per interval: an idle namespace costs the apiserver no write.
+    const last = Date.parse(v.status?.lastSyncTime ?? '');
+    const beat = !(Date.now() - last < lastSyncRefreshMs);
+    v = await versions.patchStatus(v, { conditions: conds, ...(beat ? { lastSyncTime: nowIso() } : {}) });
   } else if (!opts.signal?.aborted) {
     const reason = wait.notReady.map((n) => n.reason).join('; ');
     const why = wait.timedOut
@@ -317,7 +325,7 @@ export async function reconcile(
     nlog.warn(why);
   }
   v = await flushPending(deps, v, nlog, opts.signal);
-  return { ...result, ok: result.ready };
+  return { ...result, ok: result.ready, pending: v.status?.pending?.length ?? 0 };
 }
 
 /** Writes every pending S3 file; what fails stays pending for the next interval (or restart). */

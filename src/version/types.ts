@@ -32,6 +32,7 @@ export interface VersionStatus {
   inventory?: ObjectRef[];
   pending?: PendingFile[];
   lastError?: string;
+  /** Last sync that found the namespace healthy; a heartbeat refreshed every 5 minutes at most. */
   lastSyncTime?: string;
 }
 

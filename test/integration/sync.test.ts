@@ -2,6 +2,7 @@
 // (the operator uses a PutObject-only key, as the seed's IAM policy).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Operator } from '../../src/operator.ts';
 import type { RepoChanges } from '../fixtures/git.ts';
 import { waitFor } from '../support/proc.ts';
@@ -326,6 +327,34 @@ test('7. drift from kubectl scale/edit is repaired; a force-push to an older com
     const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
     assert.equal(d.spec.template.spec.containers[0].image, 'mozmeao/bedrock:2');
   });
+});
+
+test('7b. a namespace healthy at the head costs an idle poll one ls-remote and no apiserver request; drift is checked every DRIFT_INTERVAL', async () => {
+  const head = await w.repo.head();
+  await withOperator(
+    { GIT_SYNC_INTERVAL: '0.5', DRIFT_INTERVAL: '10', MANAGED_NAMESPACES: dev },
+    async (op) => {
+      await waitVersion(w, dev, 'settled', (v) => v.deployed === short(head) && !v.status?.pending?.length);
+      await sleep(1500); // the settling reconcile finishes
+      const requests = () => [...op.deps.client.counts.values()].reduce((a, b) => a + b, 0);
+      const before = { api: requests(), lsRemote: op.deps.git.lsRemoteCount, at: Date.now() };
+      await w.kubectl('-n', dev, 'scale', 'deployment', 'bedrock', '--replicas=5');
+      await sleep(2500);
+      assert.ok(op.deps.git.lsRemoteCount - before.lsRemote >= 3, 'fewer polls than expected');
+      assert.equal(requests(), before.api, 'idle polls sent apiserver requests');
+      const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
+      assert.equal(d.spec.replicas, 5, 'drift repaired before DRIFT_INTERVAL');
+      await waitFor(
+        'drift repaired at DRIFT_INTERVAL',
+        async () => {
+          const x = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
+          return x.spec.replicas === 2 ? true : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.ok(requests() > before.api);
+    },
+  );
 });
 
 test('8. S3 down during a rollout, operator restarted, S3 back: the file appears exactly once', async () => {

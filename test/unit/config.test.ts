@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       clusterName: 'oregon-b',
       s3Bucket: undefined,
       syncIntervalSeconds: 60,
+      driftIntervalSeconds: 300,
       rolloutTimeoutSeconds: 600,
       webhookSecret: undefined,
       forceConflicts: false,
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       CLUSTER_NAME: 'frankfurt',
       S3_BUCKET: 'deploy-status',
       GIT_SYNC_INTERVAL: '15',
+      DRIFT_INTERVAL: '120',
       ROLLOUT_TIMEOUT: '2.5',
       WEBHOOK_SECRET: 's3cret',
       FORCE_CONFLICTS: 'yes',
@@ -75,6 +77,7 @@ describe('loadConfig', () => {
       clusterName: 'frankfurt',
       s3Bucket: 'deploy-status',
       syncIntervalSeconds: 15,
+      driftIntervalSeconds: 120,
       rolloutTimeoutSeconds: 2.5,
       webhookSecret: 's3cret',
       forceConflicts: true,
@@ -197,7 +200,7 @@ describe('loadConfig', () => {
   });
 
   describe('numbers', () => {
-    for (const name of ['GIT_SYNC_INTERVAL', 'ROLLOUT_TIMEOUT', 'APPLY_CONCURRENCY']) {
+    for (const name of ['GIT_SYNC_INTERVAL', 'DRIFT_INTERVAL', 'ROLLOUT_TIMEOUT', 'APPLY_CONCURRENCY']) {
       for (const raw of ['0', '-5', 'abc', 'Infinity', 'NaN', '10s']) {
         it(`${name}=${raw} is rejected`, () => rejects({ ...base, [name]: raw }, name, raw));
       }
