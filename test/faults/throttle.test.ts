@@ -95,16 +95,15 @@ async function flowSchemaOf(token: string, path: string): Promise<{ status: numb
   });
 }
 
-/** apiserver_flowcontrol_rejected_requests_total summed over the lines of one priority level. */
-async function rejected(priorityLevel: string): Promise<number> {
+/** An apiserver_flowcontrol_* metric summed over the lines of one priority level. */
+async function apf(metric: string, priorityLevel: string): Promise<number> {
   const res = await w.cp.request('GET', '/metrics');
   assert.equal(res.status, 200);
   return String(res.body)
     .split('\n')
     .filter(
       (l) =>
-        l.startsWith('apiserver_flowcontrol_rejected_requests_total{') &&
-        l.includes(`priority_level="${priorityLevel}"`),
+        l.startsWith(`apiserver_flowcontrol_${metric}{`) && l.includes(`priority_level="${priorityLevel}"`),
     )
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
@@ -165,7 +164,8 @@ test('throttling: APF rejects the operator (429, Retry-After) through a 304-obje
       const r = await flowSchemaOf(token, `/api/v1/namespaces/${ns}/configmaps?limit=1`);
       return r.status === 200 && r.flowSchema === schema.metadata.uid ? true : undefined;
     });
-    const rejectedBefore = await rejected(level);
+    const rejectedBefore = await apf('rejected_requests_total', level);
+    const seats = await apf('nominal_limit_seats', level);
 
     const files = {
       ...appFiles(`iowa-a/${ns}`, 'bedrock', { image: 'mozmeao/bedrock:t1' }),
@@ -203,8 +203,8 @@ test('throttling: APF rejects the operator (429, Retry-After) through a 304-obje
     assert.deepEqual(await w.s3.listKeys(`iowa-a/${ns}/bedrock/${short(sha)}.failed`), [], 'a .failed file');
 
     // APF really rejected this operator's requests, under our priority level.
-    const apf = (await rejected(level)) - rejectedBefore;
-    assert.ok(apf > 0, 'APF rejected nothing: the operator was not throttled');
+    const rejected = (await apf('rejected_requests_total', level)) - rejectedBefore;
+    assert.ok(rejected > 0, 'APF rejected nothing: the operator was not throttled');
 
     // Each 429 was retried after exactly the Retry-After the apiserver sent (whole seconds; the
     // client caps a wait at 30 s), never after the client's own fallback backoff.
@@ -212,7 +212,7 @@ test('throttling: APF rejects the operator (429, Retry-After) through a 304-obje
     const throttled = logs.filter((l) => l.msg === 'apiserver throttled, retrying') as unknown as Throttled[];
     const by429 = throttled.filter((t) => t.status === 429);
     assert.ok(by429.length > 0, 'no throttled retry logged');
-    assert.ok(by429.length <= apf, `${by429.length} retries logged for ${apf} rejections`);
+    assert.ok(by429.length <= rejected, `${by429.length} retries logged for ${rejected} rejections`);
     for (const t of by429) {
       assert.ok(
         Number.isInteger(t.retryAfter) && (t.retryAfter ?? 0) >= 1,
@@ -241,7 +241,7 @@ test('throttling: APF rejects the operator (429, Retry-After) through a 304-obje
     const values = [...new Set(by429.map((t) => t.retryAfter))].sort((a, b) => (a ?? 0) - (b ?? 0));
     const errors = logs.filter((l) => l.level === 'error').length;
     console.log(
-      `throttling: ${apf} APF rejections, ${by429.length} retries logged (${gaps} consecutive), Retry-After values ${values.join(', ')} s, ${errors} error lines, converged in ${seconds.toFixed(1)} s`,
+      `throttling: ${seats} seats, ${rejected} APF rejections, ${by429.length} retries logged (${gaps} consecutive), Retry-After values ${values.join(', ')} s, ${errors} error lines, converged in ${seconds.toFixed(1)} s`,
     );
   } finally {
     await run?.stop();
