@@ -9,8 +9,9 @@ import { ApplySetError, plan } from './kube/plan.ts';
 import { prune } from './kube/prune.ts';
 import { desired } from './kube/ssa.ts';
 import type { Logger } from './log.ts';
-import { loadNamespace, type ManifestSet } from './manifests/load.ts';
-import { type ObjectRef, refKey, refOf } from './manifests/object.ts';
+import { ManifestError, ManifestSetError } from './manifests/errors.ts';
+import { loadNamespace } from './manifests/load.ts';
+import { type KubeObject, type ObjectRef, refKey, refOf } from './manifests/object.ts';
 import { completionKey, failureKey, type Notifier } from './notify/s3.ts';
 import type { Commit, GitSource } from './source/git.ts';
 import { redact } from './source/redact.ts';
@@ -28,7 +29,47 @@ export interface Deps {
   notifier: Notifier | undefined;
   log: Logger;
   /** The last manifest set (or its error) per namespace: an idle interval re-reads nothing from git. */
-  manifests: Map<string, { sha: string; set: ManifestSet } | { sha: string; error: unknown }>;
+  manifests: Map<string, Promise<Prepared>>;
+}
+
+/** A namespace's objects at a sha as they are sent (hashed), or why the set is invalid. */
+type Prepared =
+  | {
+      sha: string;
+      objects: KubeObject[];
+      /** Kind/name → file:line, so a dry-run or apply error names the file as a manifest error does. */
+      where: Map<string, string>;
+      ms: number;
+    }
+  | { sha: string; error: unknown };
+
+/** Loads, validates and hashes a namespace's set once per sha (an invalid set is remembered too). */
+function prepared(deps: Deps, ns: string, sha: string): Promise<Prepared> {
+  const cached = deps.manifests.get(ns);
+  if (cached) return cached.then((c) => (c.sha === sha ? c : load()));
+  return load();
+  function load(): Promise<Prepared> {
+    const started = performance.now();
+    const p = loadNamespace(deps.git, sha, deps.config.clusterName, ns).then(
+      (set) => {
+        const where = new Map<string, string>();
+        for (const o of set.objects) {
+          const at = `${o.object.kind}/${o.object.metadata.name}`;
+          if (!where.has(at)) where.set(at, `${o.source.replace(/#\d+$/, '')}:${o.line}`);
+        }
+        const objects = set.objects.map((o) => desired(o.object, ns));
+        return { sha, objects, where, ms: Math.round(performance.now() - started) };
+      },
+      (error: unknown) => {
+        // Only a verdict on the files is kept; a git hiccup is tried again next time.
+        const verdict = error instanceof ManifestSetError || error instanceof ManifestError;
+        if (!verdict && deps.manifests.get(ns) === p) deps.manifests.delete(ns);
+        return { sha, error };
+      },
+    );
+    deps.manifests.set(ns, p);
+    return p;
+  }
 }
 
 export interface ReconcileOptions {
@@ -79,6 +120,7 @@ export async function reconcile(
     ready: false,
   };
   const t0 = performance.now();
+  const manifests = prepared(deps, ns, sha); // read from git while the Version is fetched
   let version = opts.dryRun ? await versions.find(ns).catch(() => undefined) : await versions.get(ns);
   nlog.debug({ ms: Math.round(performance.now() - t0) }, 'version read');
   const fail = async (reason: string, message: string): Promise<ReconcileResult> => {
@@ -112,34 +154,10 @@ export async function reconcile(
   };
 
   // manifests
-  let objects: ReturnType<typeof desired>[];
-  /** Kind/name → file:line, so a dry-run or apply error names the file as a manifest error does. */
-  const where = new Map<string, string>();
-  try {
-    const started = performance.now();
-    // An invalid set is remembered too: a big bad file is not parsed again every interval.
-    let cached = deps.manifests.get(ns);
-    if (cached?.sha !== sha) {
-      cached = await loadNamespace(deps.git, sha, config.clusterName, ns).then(
-        (set) => ({ sha, set }),
-        (error: unknown) => ({ sha, error }),
-      );
-      deps.manifests.set(ns, cached);
-    }
-    if ('error' in cached) throw cached.error;
-    const set = cached.set;
-    nlog.debug(
-      { ms: Math.round(performance.now() - started), objects: set.objects.length },
-      'manifests loaded',
-    );
-    objects = set.objects.map((p) => desired(p.object, ns));
-    for (const p of set.objects) {
-      const at = `${p.object.kind}/${p.object.metadata.name}`;
-      if (!where.has(at)) where.set(at, `${p.source.replace(/#\d+$/, '')}:${p.line}`);
-    }
-  } catch (err) {
-    return fail('InvalidManifests', (err as Error).message);
-  }
+  const m = await manifests;
+  if ('error' in m) return fail('InvalidManifests', (m.error as Error).message);
+  const { objects, where } = m;
+  nlog.debug({ ms: m.ms, objects: objects.length }, 'manifests loaded');
   failpoint('after-fetch', ns);
 
   // plan + apply

@@ -1,10 +1,10 @@
 // CI side: the seed's serial multi-cluster rollout as one command. For each cluster in turn, copy
 // all-clusters/NS/ over CLUSTER/NS/, commit, push, and wait for every Deployment of the namespace
 // before touching the next cluster.
-import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseSet } from '../manifests/load.ts';
+import { runGit } from '../source/exec.ts';
 
 const manifest = /\.(ya?ml|json)$/i;
 
@@ -89,24 +89,6 @@ export class PromoteError extends Error {
   }
 }
 
-function git(cwd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, {
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`git ${args[0]}: ${err.trim()}`)),
-    );
-  });
+async function git(cwd: string, args: string[]): Promise<string> {
+  return (await runGit(args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } })).toString('utf8');
 }

@@ -34,7 +34,7 @@ export async function applyObjects(ctx: PlanContext, objects: readonly KubeObjec
   for (const stage of [0, 1, 2]) {
     const batch = objects.filter((o) => stageOf(o.kind) === stage);
     const { results, errors } = await settleLimit(batch, ctx.concurrency, (o) =>
-      serverSideApply(ctx.client, ctx.mapper, o, { dryRun: false, force: ctx.force, signal: ctx.signal }),
+      serverSideApply(ctx.client, ctx.mapper, o, { dryRun: false, force: ctx.force }),
     );
     for (const r of results) if (r) applied.push(r);
     if (errors.length > 0) throw setError(errors);

@@ -29,7 +29,6 @@ export interface PlanContext {
   namespace: string;
   concurrency: number;
   force: boolean;
-  signal?: AbortSignal | undefined;
 }
 
 export async function plan(ctx: PlanContext, objects: readonly KubeObject[]): Promise<Plan> {
@@ -41,11 +40,7 @@ export async function plan(ctx: PlanContext, objects: readonly KubeObject[]): Pr
     const hash = o.metadata.annotations?.[hashAnnotation];
     if (current && hash && current.metadata.annotations?.[hashAnnotation] === hash && contains(current, o))
       return false;
-    const dry = await serverSideApply(ctx.client, ctx.mapper, o, {
-      dryRun: true,
-      force: ctx.force,
-      signal: ctx.signal,
-    });
+    const dry = await serverSideApply(ctx.client, ctx.mapper, o, { dryRun: true, force: ctx.force });
     return !sameObject(dry, current);
   });
   if (errors.length > 0) throw setError(errors);
@@ -64,9 +59,6 @@ async function listLive(ctx: PlanContext, objects: readonly KubeObject[]): Promi
     const list = await ctx.client.json<{ items: KubeObject[] }>(
       'GET',
       `${path}?labelSelector=${encodeURIComponent(selector)}`,
-      {
-        signal: ctx.signal,
-      },
     );
     for (const item of list.items)
       live.set(refKey({ apiVersion, kind, name: item.metadata.name }), { ...item, apiVersion, kind });

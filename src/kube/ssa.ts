@@ -9,7 +9,6 @@ export interface ApplyOptions {
   dryRun: boolean;
   /** FORCE_CONFLICTS: take fields over from other appliers too. */
   force: boolean;
-  signal?: AbortSignal | undefined;
 }
 
 /** The object as we send it: namespace set, ownership label and the hash of itself added. */
@@ -36,6 +35,9 @@ function hashable(o: KubeObject): KubeObject {
   return { ...o, data: blank(o.data), stringData: blank(o.stringData) };
 }
 
+const query = (force: boolean, dryRun: boolean) =>
+  `fieldManager=${fieldManager}&force=${force}${dryRun ? '&dryRun=All' : ''}`;
+
 interface ManagedFieldsEntry {
   manager: string;
   operation: 'Apply' | 'Update';
@@ -52,21 +54,17 @@ export async function serverSideApply(
   opts: ApplyOptions,
 ): Promise<KubeObject> {
   const path = await mapper.path(obj.apiVersion, obj.kind, obj.metadata.namespace ?? '', obj.metadata.name);
-  const send = (force: boolean) => {
-    const q = new URLSearchParams({ fieldManager, force: String(force) });
-    if (opts.dryRun) q.set('dryRun', 'All');
-    return client.json<KubeObject>('PATCH', `${path}?${q}`, {
+  const send = (force: boolean) =>
+    client.json<KubeObject>('PATCH', `${path}?${query(force, opts.dryRun)}`, {
       body: obj,
       contentType: 'application/apply-patch+yaml',
-      signal: opts.signal,
     });
-  };
   try {
     return await send(opts.force);
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 409 && err.reason === 'Conflict')) throw err;
     const owners = [...err.message.matchAll(/conflict with "([^"]+)"/g)].map((m) => m[1]);
-    const live = await client.json<KubeObject>('GET', path, { signal: opts.signal });
+    const live = await client.json<KubeObject>('GET', path);
     const entries = (live.metadata.managedFields ?? []) as ManagedFieldsEntry[];
     const appliers = entries
       .filter((e) => owners.includes(e.manager) && e.operation === 'Apply')

@@ -1,9 +1,9 @@
 // The config repo: cheap ls-remote for the idle loop, one shallow fetch per moved head, and
 // read access to the fetched tree without a work tree (git objects only; nothing from git ever
 // reaches a shell: every git call is an argument array).
-import { spawn } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GitExit, runGit } from './exec.ts';
 import { displayUrl, redact } from './redact.ts';
 
 export class SourceError extends Error {
@@ -179,29 +179,16 @@ export class GitSource {
     return (await this.gitRaw(args, opts)).toString('utf8');
   }
 
-  private gitRaw(args: string[], opts: { cwd: string; input?: string }): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('git', args, { cwd: opts.cwd, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
-      const chunks: Buffer[] = [];
-      let stderr = '';
-      const timer = setTimeout(() => child.kill('SIGKILL'), this.opts.timeoutMs ?? 120_000);
-      child.stdout.on('data', (d: Buffer) => chunks.push(d));
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new SourceError(`cannot run git: ${err.message} (install git)`, 'GitError'));
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) return resolve(Buffer.concat(chunks));
-        const why = signal ? `timed out after ${(this.opts.timeoutMs ?? 120_000) / 1000} s` : oneLine(stderr);
-        reject(classify(`git ${args[0]} ${displayUrl(this.opts.url)}: ${redact(why ?? 'failed')}`));
-      });
-      child.stdin.on('error', () => {}); // git may exit before reading all input
-      child.stdin.end(opts.input ?? '');
-    });
+  private async gitRaw(args: string[], opts: { cwd: string; input?: string }): Promise<Buffer> {
+    const timeoutMs = this.opts.timeoutMs ?? 120_000;
+    try {
+      return await runGit(args, { ...opts, env: this.env(), timeoutMs });
+    } catch (err) {
+      if (!(err instanceof GitExit)) throw err;
+      if (err.notFound) throw new SourceError(`cannot run git: ${err.stderr} (install git)`, 'GitError');
+      const why = err.timedOut ? `timed out after ${timeoutMs / 1000} s` : oneLine(err.stderr);
+      throw classify(`git ${args[0]} ${displayUrl(this.opts.url)}: ${redact(why ?? 'failed')}`);
+    }
   }
 
   /** git's environment: no prompts, no user config, ssh with our key and strict host checking. */
