@@ -177,9 +177,10 @@ export async function reconcile(
   try {
     const planStart = performance.now();
     const p = await plan(ctx, objects);
+    // listMs: the reads a plan needs (one LIST per kind); the rest is dry-runs and comparing.
     nlog.debug(
-      { ms: Math.round(performance.now() - planStart), changed: p.changed.length },
-      'planned (dry-run)',
+      { ms: Math.round(performance.now() - planStart), listMs: p.listMs, changed: p.changed.length },
+      'planned',
     );
     result.changed = p.changed.map(refOf);
     result.unchanged = p.unchanged.length;

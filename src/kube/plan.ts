@@ -14,6 +14,8 @@ export interface Plan {
   unchanged: KubeObject[];
   /** Live managed objects by refKey, for the kinds in the set. */
   live: Map<string, KubeObject>;
+  /** Time the LISTs took (ms). */
+  listMs: number;
 }
 
 export class ApplySetError extends Error {
@@ -32,7 +34,9 @@ export interface PlanContext {
 }
 
 export async function plan(ctx: PlanContext, objects: readonly KubeObject[]): Promise<Plan> {
+  const started = performance.now();
   const live = await listLive(ctx, objects);
+  const listMs = Math.round(performance.now() - started);
   const { results, errors } = await settleLimit(objects, ctx.concurrency, async (o) => {
     const key = refKey(refOf(o));
     const current = live.get(key);
@@ -46,7 +50,7 @@ export async function plan(ctx: PlanContext, objects: readonly KubeObject[]): Pr
   if (errors.length > 0) throw setError(errors);
   const changed = objects.filter((_, i) => results[i]);
   const unchanged = objects.filter((_, i) => !results[i]);
-  return { changed, unchanged, live };
+  return { changed, unchanged, live, listMs };
 }
 
 /** One LIST per kind of the set (managed objects only), instead of one GET per object. */

@@ -13,6 +13,8 @@ export interface ControlPlaneOptions {
   unsafeNoFsync?: boolean;
   /** Keep the data dir after stop (for debugging). */
   keep?: boolean;
+  /** Extra kube-controller-manager flags (the benchmark quiets periodic controllers). */
+  controllerManagerArgs?: string[];
 }
 
 export interface ControlPlane {
@@ -176,6 +178,7 @@ async function boot(
       `--service-account-private-key-file=${saKey}`,
       `--root-ca-file=${caFile}`,
       '--use-service-account-credentials=false',
+      ...(opts.controllerManagerArgs ?? []),
     ],
     { logDir },
   );
