@@ -11,7 +11,7 @@ export interface Config {
   /** Bucket for completion files; undefined = no S3 notifications. */
   s3Bucket: string | undefined;
   syncIntervalSeconds: number;
-  /** A healthy, up-to-date namespace is compared with the cluster (drift repair) this often. */
+  /** A healthy, up-to-date namespace is compared with the cluster (drift repair) this often (default: the poll). */
   driftIntervalSeconds: number;
   rolloutTimeoutSeconds: number;
   webhookSecret: string | undefined;
@@ -90,15 +90,17 @@ export function loadConfig(env: Env = process.env): Config {
   if (logLevel && !logLevels.includes(logLevel))
     throw new ConfigError('LOG_LEVEL', `"${logLevel}" must be one of ${logLevels.join(', ')}`);
 
+  const syncIntervalSeconds = positiveNumber(env, 'GIT_SYNC_INTERVAL', 60);
   return {
     configRepo,
     configBranch,
     managedNamespaces,
     clusterName,
     s3Bucket: get('S3_BUCKET'),
-    syncIntervalSeconds: positiveNumber(env, 'GIT_SYNC_INTERVAL', 60),
+    syncIntervalSeconds,
     rolloutTimeoutSeconds: positiveNumber(env, 'ROLLOUT_TIMEOUT', 600),
-    driftIntervalSeconds: positiveNumber(env, 'DRIFT_INTERVAL', 300),
+    // DESIGN.md: drift is repaired on the next interval, unless told to check less often.
+    driftIntervalSeconds: positiveNumber(env, 'DRIFT_INTERVAL', syncIntervalSeconds),
     webhookSecret: get('WEBHOOK_SECRET'),
     forceConflicts: bool(env, 'FORCE_CONFLICTS', false),
     sshKeyFile: safePath(env, 'GIT_SSH_KEY_FILE'),

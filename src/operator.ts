@@ -1,6 +1,6 @@
 // The loop: one ls-remote per interval; a moved head costs one shallow fetch shared by every
 // namespace; namespaces reconcile in parallel, never two reconciles of one namespace at once; a
-// namespace healthy at the head is compared with the cluster every DRIFT_INTERVAL, not every poll.
+// namespace healthy at the head is compared with the cluster every DRIFT_INTERVAL (default: every poll).
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.ts';
@@ -34,7 +34,7 @@ export class Operator {
   readonly deps: Deps;
   private commit: Commit | undefined;
   private readonly running = new Map<string, Running>();
-  /** Namespaces found healthy at a sha with nothing left to deliver, and when. */
+  /** Namespaces found healthy at a sha with nothing left to deliver, and when that check began. */
   private readonly settled = new Map<string, { sha: string; at: number }>();
   private wakeUp: (() => void) | undefined;
   /** A wake-up arrived since the current tick began (it may have missed the pushed commit). */
@@ -162,8 +162,10 @@ export class Operator {
     const cur = this.running.get(ns);
     if (cur?.sha === commit.sha) return;
     // Healthy at this sha, nothing pending: an idle poll costs one ls-remote until drift is due.
+    // Half a poll of slack: a check due just after this poll would otherwise wait a whole poll more.
     const s = this.settled.get(ns);
-    if (s?.sha === commit.sha && Date.now() - s.at < this.config.driftIntervalSeconds * 1000) return;
+    const { driftIntervalSeconds: drift, syncIntervalSeconds: poll } = this.config;
+    if (s?.sha === commit.sha && Date.now() - s.at < (drift - poll / 2) * 1000) return;
     cur?.abort.abort();
     const abort = new AbortController();
     const entry: Running = {
@@ -186,6 +188,7 @@ export class Operator {
     opts: ReconcileOptions,
   ): Promise<ReconcileResult> {
     const started = performance.now();
+    const startedAt = Date.now();
     let r: ReconcileResult;
     try {
       r = await reconcile(this.deps, ns, commit, opts);
@@ -216,8 +219,7 @@ export class Operator {
         (performance.now() - started) / 1000,
       );
       if (r.ok) this.ready = true;
-      if (r.ok && !r.pending && opts.wait !== false)
-        this.settled.set(ns, { sha: commit.sha, at: Date.now() });
+      if (r.ok && !r.pending && opts.wait !== false) this.settled.set(ns, { sha: commit.sha, at: startedAt });
       else this.settled.delete(ns);
     }
     return r;

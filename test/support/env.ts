@@ -22,8 +22,6 @@ export function operatorEnv(o: {
     AWS_ENDPOINT_URL_S3: o.s3.endpoint,
     KUBECONFIG: o.cp.kubeconfig,
     GIT_SYNC_INTERVAL: '1',
-    // Drift repair is what several tests watch for: as often as the poll.
-    DRIFT_INTERVAL: '1',
   };
 }
 

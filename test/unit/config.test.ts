@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       clusterName: 'oregon-b',
       s3Bucket: undefined,
       syncIntervalSeconds: 60,
-      driftIntervalSeconds: 300,
+      driftIntervalSeconds: 60,
       rolloutTimeoutSeconds: 600,
       webhookSecret: undefined,
       forceConflicts: false,
