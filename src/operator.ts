@@ -57,6 +57,7 @@ export class Operator {
       kubeconfig: opts.kubeconfig,
       impersonate: opts.impersonate,
       maxSockets: config.applyConcurrency * 2,
+      log,
     });
     this.deps = {
       config,

@@ -4,11 +4,8 @@
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
 import { type Endpoint, resolveEndpoint } from './kubeconfig.ts';
-
-/** Made on first use (LOG_LEVEL is validated by then); the operator's own logger is not passed here. */
-let log: Logger | undefined;
 
 export class ApiError extends Error {
   constructor(
@@ -33,6 +30,8 @@ export interface KubeClientOptions {
   kubeconfig?: string | undefined;
   /** Parallel connections to the apiserver. */
   maxSockets?: number;
+  /** Where throttled retries are reported (debug). */
+  log?: Logger | undefined;
   /** Impersonate a user (tests prove least-privilege RBAC this way). */
   impersonate?: { user: string; groups?: string[] } | undefined;
 }
@@ -47,12 +46,14 @@ export class KubeClient {
   private auth: Promise<Auth> | undefined;
   private authAt = 0;
   private readonly impersonate: KubeClientOptions['impersonate'];
+  private readonly log: Logger | undefined;
 
   constructor(opts: KubeClientOptions = {}) {
     this.endpoint = resolveEndpoint({ kubeconfig: opts.kubeconfig });
     this.server = this.endpoint.server;
     this.maxSockets = opts.maxSockets ?? 32;
     this.impersonate = opts.impersonate;
+    this.log = opts.log;
   }
 
   /**
@@ -95,8 +96,7 @@ export class KubeClient {
       const err = toApiError(status, text, res.headers['retry-after'], method, path);
       if ((status === 429 || status === 503 || status === 504) && attempt < 8) {
         const waitMs = Math.min((err.retryAfterSeconds ?? 2 ** attempt * 0.1) * 1000, 30_000);
-        log ??= createLogger();
-        log.debug(
+        this.log?.debug(
           { method, path: path.split('?')[0], status, attempt, retryAfter: err.retryAfterSeconds, waitMs },
           'apiserver throttled, retrying',
         );
