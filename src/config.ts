@@ -106,7 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     sshKeyFile: safePath(env, 'GIT_SSH_KEY_FILE'),
     sshKnownHostsFile: safePath(env, 'GIT_SSH_KNOWN_HOSTS'),
     workDir: get('GSO_WORK_DIR') ?? '/tmp/git-sync-operator',
-    applyConcurrency: positiveInteger(env, 'APPLY_CONCURRENCY', 16),
+    applyConcurrency: positiveInteger(env, 'APPLY_CONCURRENCY', 32),
     leaderElection: {
       enabled: bool(env, 'LEADER_ELECT', true),
       namespace: leaseNamespace ?? get('POD_NAMESPACE') ?? (managedNamespaces[0] as string),

@@ -43,7 +43,7 @@ describe('loadConfig', () => {
       sshKeyFile: undefined,
       sshKnownHostsFile: undefined,
       workDir: '/tmp/git-sync-operator',
-      applyConcurrency: 16,
+      applyConcurrency: 32,
       leaderElection: { enabled: true, namespace: 'gso', durationSeconds: 15 },
       listen: { host: '0.0.0.0', port: 8080 },
     });
