@@ -29,7 +29,8 @@ const usage = `usage: git-sync-operator <command>
           [--image IMG] [--aws-secret NAME] [--crd-only] [--apply]
                            print (or apply) the CRD, least-privilege RBAC and the operator Deployment
   wait --bucket B --cluster C --namespace NS --deployment D --sha SHA [--timeout 15m] [--interval 5s]
-                           CI: wait for the S3 file; exit 0 deployed, 1 failed, 124 timed out
+                           CI: wait for the S3 file; exit 0 deployed, 1 failed, 2 bad input or
+                           credentials, 124 timed out
   promote --repo DIR --namespace NS --clusters a,b,c [--push] [--wait --bucket B [--timeout 15m]]
                            CI: copy all-clusters/NS/ into each cluster's folder in turn, waiting between
 Configuration is by environment: CONFIG_REPO, CONFIG_BRANCH, MANAGED_NAMESPACES, CLUSTER_NAME,
@@ -78,8 +79,10 @@ async function runLoop(): Promise<number> {
       metrics: op.metrics,
       log: op.deps.log,
       ready: () => op.ready,
-      // A loop that has not ticked for three intervals (plus slack for a slow git) is wedged.
-      healthy: () => Date.now() - op.lastTick < (config.syncIntervalSeconds * 3 + 120) * 1000,
+      // A loop that has not ticked for three intervals (plus slack for a slow git) is wedged; a
+      // standby's loop ticks on each lease attempt, due every few seconds (Operator.standbyStallMs).
+      healthy: () =>
+        Date.now() - op.lastTick < (op.standbyStallMs ?? (config.syncIntervalSeconds * 3 + 120) * 1000),
       wake: () => op.wake(),
       webhookSecret: config.webhookSecret,
     },
@@ -154,7 +157,6 @@ async function validate(args: string[]): Promise<number> {
   );
   try {
     const set = parseSet(dir, namespace, files);
-    if (set.objects.length === 0) throw new ConfigError('validate', `${dir} has no objects`);
     process.stdout.write(
       `${dir}: ${set.objects.length} objects in ${files.length} files are valid for namespace ${namespace}\n`,
     );
@@ -264,15 +266,27 @@ async function waitCommand(args: string[]): Promise<number> {
     deployment: need(values.deployment, '--deployment'),
     sha,
   };
-  const [{ waitForDeploy }, { s3Client }] = await Promise.all([ciWait(), s3ClientModule()]);
-  const outcome = await waitForDeploy(s3Client(), target, durations(values));
+  const times = durations(values);
+  // Never echoed; redacted should an S3 or SDK message ever carry them.
+  registerSecret(process.env.AWS_SECRET_ACCESS_KEY);
+  registerSecret(process.env.AWS_SESSION_TOKEN);
+  const [{ waitForDeploy, describeTimeout, WaitRejectedError }, { s3Client }] = await Promise.all([
+    ciWait(),
+    s3ClientModule(),
+  ]);
+  let outcome: Awaited<ReturnType<typeof waitForDeploy>>;
+  try {
+    outcome = await waitForDeploy(s3Client(), target, times);
+  } catch (err) {
+    if (!(err instanceof WaitRejectedError)) throw err;
+    process.stderr.write(`${err.message}\n`); // "wait: S3 rejected … : check …"
+    return exitCode.rejected;
+  }
   if (outcome.state === 'deployed')
     process.stdout.write(`deployed: s3://${target.bucket}/${outcome.key} at ${outcome.at}\n`);
   if (outcome.state === 'failed') process.stderr.write(`failed: ${outcome.reason}\n`);
   if (outcome.state === 'timeout')
-    process.stderr.write(
-      `timed out after ${values.timeout} waiting for s3://${target.bucket}/${outcome.key}\n`,
-    );
+    process.stderr.write(`${describeTimeout(outcome, target.bucket, values.timeout)}\n`);
   return exitCode[outcome.state];
 }
 

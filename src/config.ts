@@ -99,7 +99,7 @@ export function loadConfig(env: Env = process.env): Config {
     s3Bucket: get('S3_BUCKET'),
     syncIntervalSeconds,
     rolloutTimeoutSeconds: positiveNumber(env, 'ROLLOUT_TIMEOUT', 600),
-    // DESIGN.md: drift is repaired on the next interval, unless told to check less often.
+    // Drift is repaired on the next interval by default, unless told to check less often.
     driftIntervalSeconds: positiveNumber(env, 'DRIFT_INTERVAL', syncIntervalSeconds),
     webhookSecret: get('WEBHOOK_SECRET'),
     forceConflicts: bool(env, 'FORCE_CONFLICTS', false),

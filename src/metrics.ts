@@ -66,7 +66,7 @@ export class Metrics {
   /** Records one namespace's result; the info gauges keep only the current sha. */
   record(
     ns: string,
-    r: { ok: boolean; applied: number; pruned: number; sha7: string; deployed?: string; reason?: string },
+    r: { ok: boolean; applied: number; pruned: number; sha7?: string; deployed?: string; reason?: string },
     seconds: number,
   ): void {
     this.syncs.inc({ namespace: ns, result: r.ok ? 'ok' : 'failed' });
@@ -74,7 +74,7 @@ export class Metrics {
     if (r.applied) this.applied.inc({ namespace: ns }, r.applied);
     if (r.pruned) this.pruned.inc({ namespace: ns }, r.pruned);
     if (r.reason) this.errors.inc({ namespace: ns, reason: r.reason });
-    this.setInfo(this.appliedCommit, this.lastApplied, ns, r.sha7);
+    if (r.sha7) this.setInfo(this.appliedCommit, this.lastApplied, ns, r.sha7);
     if (r.deployed) this.setInfo(this.deployedCommit, this.lastDeployed, ns, r.deployed);
   }
 

@@ -45,8 +45,10 @@ export class Operator {
   readonly metrics = new Metrics();
   /** Set after the first successful reconcile (/readyz). */
   ready = false;
-  /** Time of the loop's last tick (/healthz). */
+  /** Time of the loop's last tick (/healthz); while standing by for the lease, of its last lease attempt. */
   lastTick = Date.now();
+  /** While standing by for the leader lease: how long without a lease attempt means wedged (ms, /healthz). */
+  standbyStallMs: number | undefined;
 
   constructor(
     readonly config: Config,
@@ -73,6 +75,7 @@ export class Operator {
       versions: new VersionStore(client),
       notifier: config.s3Bucket ? s3Notifier(config.s3Bucket, opts.env) : undefined,
       log,
+      metrics: this.metrics,
       manifests: new Map(),
     };
     if (!config.s3Bucket) log.info('S3_BUCKET is not set: no completion files will be written');
@@ -112,11 +115,26 @@ export class Operator {
         { lease: `${le.namespace}/git-sync-operator`, identity: elector.identity },
         'waiting for the leader lease',
       );
+      // A standby's loop is its lease attempts: each one ticks, so /healthz holds while another
+      // replica leads, and fails (standbyStallMs) only if the attempts stop.
+      this.standbyStallMs = elector.standbyStallMs;
+      this.lastTick = Date.now();
       try {
-        lease = await elector.acquire(signal);
+        lease = await elector.acquire(signal, (err) => {
+          this.lastTick = Date.now();
+          // /readyz: a standby that reached the apiserver and found the lease held is ready. The
+          // generated Deployment uses readiness only for availability (no Service): an unready
+          // standby would keep a 2-replica Deployment from ever being Available (Recreate: every
+          // replica must be), hang `kubectl rollout status`, and never be healthy by this operator's
+          // own rule for a Deployment (src/health/status.ts). A failed attempt proves nothing yet.
+          if (!err) this.ready = true;
+        });
       } catch (err) {
         if (signal.aborted) return 'stopped';
         throw err;
+      } finally {
+        this.standbyStallMs = undefined;
+        this.lastTick = Date.now();
       }
     }
     const active = lease ? AbortSignal.any([signal, lease.lost]) : signal;
@@ -209,7 +227,13 @@ export class Operator {
     }
     if (!opts.dryRun) {
       const sha7 = commit.sha.slice(0, 7);
-      const outcome = { ok: r.ok, applied: r.changed.length, pruned: r.pruned.length, sha7 };
+      const outcome = {
+        ok: r.ok,
+        applied: r.changed.length,
+        pruned: r.pruned.length,
+        // The applied-commit gauge names only a sha that was applied, never one that was refused.
+        ...(r.applied ? { sha7 } : {}),
+      };
       this.metrics.record(
         ns,
         {

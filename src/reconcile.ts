@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { failpoint } from './failpoint.ts';
 import { applyObjects } from './kube/apply.ts';
 import type { KubeClient } from './kube/client.ts';
+import { hashAnnotation } from './kube/labels.ts';
 import type { RestMapper } from './kube/mapping.ts';
 import { ApplySetError, plan } from './kube/plan.ts';
 import { prune } from './kube/prune.ts';
@@ -12,12 +13,14 @@ import type { Logger } from './log.ts';
 import { ManifestError, ManifestSetError } from './manifests/errors.ts';
 import { loadNamespace } from './manifests/load.ts';
 import { type KubeObject, type ObjectRef, refKey, refOf } from './manifests/object.ts';
+import type { Metrics } from './metrics.ts';
 import type { Notifier } from './notify/s3.ts';
 import { awaitRollout, flushPending } from './rollout.ts';
 import type { Commit, GitSource } from './source/git.ts';
 import { redact } from './source/redact.ts';
 import { setCondition } from './version/conditions.ts';
 import { recordEvent } from './version/events.ts';
+import { type FailureReason, recordOutcomes, startRollouts, waiting } from './version/outcomes.ts';
 import type { VersionStore } from './version/store.ts';
 import type { Version } from './version/types.ts';
 
@@ -29,6 +32,8 @@ export interface Deps {
   versions: VersionStore;
   notifier: Notifier | undefined;
   log: Logger;
+  /** S3 writes are counted here when set. */
+  metrics?: Metrics | undefined;
   /** The last manifest set (or its error) per namespace: an idle interval re-reads nothing from git. */
   manifests: Map<string, Promise<Prepared>>;
 }
@@ -93,6 +98,8 @@ export interface ReconcileResult {
   reason?: string;
   /** S3 files still waiting for delivery after this pass. */
   pending?: number;
+  /** This pass applied the set (its sha is now `applied`). */
+  applied?: boolean;
 }
 
 const short = (sha: string) => sha.slice(0, 7);
@@ -120,39 +127,62 @@ export async function reconcile(
   const manifests = prepared(deps, ns, sha); // read from git while the Version is fetched
   let version = opts.dryRun ? await versions.find(ns).catch(() => undefined) : await versions.get(ns);
   nlog.debug({ ms: Math.round(performance.now() - t0) }, 'version read');
-  const fail = async (reason: string, message: string): Promise<ReconcileResult> => {
+  /**
+   * Records a failure of this sha. A definite one (`signal`: the set is invalid or the apiserver
+   * refused it) gives each Deployment CI could wait on its `.failed` file; a transient one (the
+   * apiserver or the network failed) is tried again next poll and tells CI nothing yet.
+   */
+  const fail = async (
+    reason: FailureReason | 'PruneFailed' | 'ApplyError',
+    message: string,
+    signal?: readonly string[],
+  ): Promise<ReconcileResult> => {
     const safe = redact(message);
     nlog.error({ reason }, safe);
-    if (version && !opts.dryRun && version.status?.lastError !== safe) {
-      await recordEvent(
-        client,
-        log,
-        version,
-        'Warning',
-        reason === 'InvalidManifests' ? 'InvalidManifests' : 'ApplyFailed',
-        safe,
-      );
+    if (!version || opts.dryRun) return { ...result, error: safe, reason };
+    if (version.status?.lastError !== safe) {
+      const event = reason === 'InvalidManifests' || reason === 'DryRunRejected' ? reason : 'ApplyFailed';
+      await recordEvent(client, log, version, 'Warning', event, safe);
     }
-    if (version && !opts.dryRun) {
-      version = await versions.patchStatus(version, {
-        lastError: safe,
-        conditions: setCondition(
-          setCondition(version.status?.conditions, {
-            type: 'Stalled',
-            status: 'True',
-            reason,
-            message: safe,
-          }),
-          { type: 'Ready', status: 'False', reason, message: safe },
-        ),
-      });
-    }
-    return { ...result, error: safe, reason };
+    const told = signal
+      ? recordOutcomes(
+          version.status,
+          config.clusterName,
+          ns,
+          signal.map((deployment) => ({ deployment, sha, reason: reason as FailureReason, message: safe })),
+        )
+      : undefined;
+    version = await versions.patchStatus(version, {
+      ...told,
+      lastError: safe,
+      conditions: setCondition(
+        setCondition(version.status?.conditions, {
+          type: 'Stalled',
+          status: 'True',
+          reason,
+          message: safe,
+        }),
+        { type: 'Ready', status: 'False', reason, message: safe },
+      ),
+    });
+    // The cluster still runs the last applied set: its rollout still decides that sha's outcome.
+    if (opts.wait !== false) version = await followApplied(deps, ns, version, nlog, opts.signal);
+    version = await flushPending(deps, version, nlog, opts.signal);
+    return { ...result, error: safe, reason, pending: version.status?.pending?.length ?? 0 };
   };
+  const inventoryDeployments = () =>
+    (version?.status?.inventory ?? []).filter((r) => r.kind === 'Deployment').map((r) => r.name);
 
   // manifests
   const m = await manifests;
-  if ('error' in m) return fail('InvalidManifests', (m.error as Error).message);
+  if ('error' in m) {
+    const err = m.error;
+    if (!(err instanceof ManifestSetError || err instanceof ManifestError))
+      return fail('ApplyError', (err as Error).message); // git could not be read: try again
+    const parsed = err instanceof ManifestSetError ? err.parsed : [];
+    const named = parsed.filter((o) => o.kind === 'Deployment').map((o) => o.name);
+    return fail('InvalidManifests', err.message, [...new Set([...inventoryDeployments(), ...named])]);
+  }
   const { objects, where } = m;
   nlog.debug({ ms: m.ms, objects: objects.length }, 'manifests loaded');
   failpoint('after-fetch', ns);
@@ -171,6 +201,12 @@ export async function reconcile(
   const previous = version?.status?.inventory ?? [];
   const current = new Set(refs.map(refKey));
   const stale = previous.filter((r) => !current.has(refKey(r)));
+  const deployments = new Map(
+    objects
+      .filter((o) => o.kind === 'Deployment')
+      .map((o) => [o.metadata.name, o.metadata.annotations?.[hashAnnotation] ?? ''] as const),
+  );
+  let stage: 'DryRunRejected' | 'ApplyFailed' = 'DryRunRejected';
   try {
     const planStart = performance.now();
     const p = await plan(ctx, objects);
@@ -186,6 +222,7 @@ export async function reconcile(
       return { ...result, ok: true, pruned: pr.deleted };
     }
     if (opts.signal?.aborted) return { ...result, error: 'stopped before applying' };
+    stage = 'ApplyFailed';
     if (p.changed.length > 0) {
       const applyStart = performance.now();
       await applyObjects(ctx, p.changed);
@@ -193,7 +230,9 @@ export async function reconcile(
       nlog.info({ applied: p.changed.length, unchanged: p.unchanged.length }, 'applied');
     }
   } catch (err) {
-    return fail('ApplyFailed', err instanceof ApplySetError ? located(err, where) : (err as Error).message);
+    const message = err instanceof ApplySetError ? located(err, where) : (err as Error).message;
+    if (!definite(err)) return fail('ApplyError', message);
+    return fail(stage, message, [...deployments.keys()]);
   }
   failpoint('after-apply', ns);
   let v = version as Version;
@@ -202,11 +241,20 @@ export async function reconcile(
     await recordEvent(client, log, v, 'Normal', 'Applied', `applied ${sha7} (${commit.message}): ${what}`);
   }
   v = await versions.setTop(v, { applied: sha7 });
+  result.applied = true;
+  // Each Deployment now rolls out this sha; one still waiting at an older sha either carries that
+  // wait on (spec unchanged) or the older sha is superseded.
+  const started = startRollouts(v.status, sha, deployments);
+  const superseded = recordOutcomes(v.status, config.clusterName, ns, started.superseded);
   v = await versions.patchStatus(v, {
     commit: sha,
     author: commit.author,
     message: commit.message,
-    inventory: refs,
+    // The stale objects stay in the inventory until they are pruned: a prune cut short (a crash,
+    // an error) is finished by the next pass.
+    inventory: [...refs, ...stale],
+    ...superseded,
+    deployments: { ...superseded?.deployments, ...started.deployments },
     lastError: '',
     conditions: setCondition(v.status?.conditions, {
       type: 'Stalled',
@@ -229,14 +277,16 @@ export async function reconcile(
       if (pr.kept.length)
         nlog.info({ kept: pr.kept.map((r) => `${r.kind}/${r.name}`) }, 'kept by annotation');
     } catch (err) {
+      version = v;
       return fail('PruneFailed', (err as Error).message);
     }
+    v = await versions.patchStatus(v, { inventory: refs });
   }
 
   if (opts.wait === false) return { ...result, ok: true };
 
   // health + notify + record
-  const rollout = await awaitRollout(deps, ns, commit, refs, v, nlog, opts.signal);
+  const rollout = await awaitRollout(deps, { ns, commit, refs, version: v, log: nlog, signal: opts.signal });
   v = await flushPending(deps, rollout.version, nlog, opts.signal);
   return {
     ...result,
@@ -245,6 +295,35 @@ export async function reconcile(
     ...(rollout.error ? { error: rollout.error, reason: rollout.reason } : {}),
     pending: v.status?.pending?.length ?? 0,
   };
+}
+
+/**
+ * The apiserver refused the set (invalid, forbidden, conflict, unknown kind): the same commit
+ * fails the same way again. A network error, a timeout or a 5xx may not: retried, no signal.
+ */
+function definite(err: unknown): boolean {
+  if (!(err instanceof ApplySetError)) return false;
+  return err.failures.every((f) => f.status >= 400 && f.status < 500 && f.status !== 408 && f.status !== 429);
+}
+
+/**
+ * After a failure at the head: Deployments still waiting at the applied sha are watched until
+ * their rollout decides (the Version's conditions keep the head's error).
+ */
+async function followApplied(
+  deps: Deps,
+  ns: string,
+  v: Version,
+  nlog: Logger,
+  signal: AbortSignal | undefined,
+): Promise<Version> {
+  const applied = v.status?.commit;
+  const states = Object.values(v.status?.deployments ?? {});
+  if (!applied || !states.some((st) => waiting(st) && st.sha === applied.slice(0, 7))) return v;
+  const commit = { sha: applied, author: v.status?.author ?? '', message: v.status?.message ?? '' };
+  const refs = v.status?.inventory ?? [];
+  return (await awaitRollout(deps, { ns, commit, refs, version: v, log: nlog, signal, conditions: false }))
+    .version;
 }
 
 /** Plan/apply failures, each prefixed with the file and line of its object. */

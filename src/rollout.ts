@@ -5,15 +5,13 @@ import { failpoint } from './failpoint.ts';
 import { waitForRollout } from './health/wait.ts';
 import type { Logger } from './log.ts';
 import type { ObjectRef } from './manifests/object.ts';
-import { completionKey, failureKey } from './notify/s3.ts';
 import type { Deps } from './reconcile.ts';
 import type { Commit } from './source/git.ts';
 import { redact } from './source/redact.ts';
 import { setCondition } from './version/conditions.ts';
 import { recordEvent } from './version/events.ts';
+import { nowIso, type Outcome, recordOutcomes } from './version/outcomes.ts';
 import type { DeploymentState, PendingFile, Version } from './version/types.ts';
-
-export const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** status.lastSyncTime is refreshed this often when nothing else changes. */
 const lastSyncRefreshMs = 5 * 60_000;
@@ -26,23 +24,30 @@ export interface Rollout {
   reason?: string;
 }
 
-export async function awaitRollout(
-  deps: Deps,
-  ns: string,
-  commit: Commit,
-  refs: readonly ObjectRef[],
-  version: Version,
-  nlog: Logger,
-  signal: AbortSignal | undefined,
-): Promise<Rollout> {
+export interface RolloutTarget {
+  ns: string;
+  commit: Commit;
+  refs: readonly ObjectRef[];
+  version: Version;
+  log: Logger;
+  signal: AbortSignal | undefined;
+  /** false: decide outcomes and `deployed` only; the conditions belong to a failed head. */
+  conditions?: boolean;
+}
+
+export async function awaitRollout(deps: Deps, t: RolloutTarget): Promise<Rollout> {
   const { config, client, mapper, versions, log } = deps;
+  const { ns, commit, refs, log: nlog, signal } = t;
+  const conditions = t.conditions !== false;
   const sha = commit.sha;
   const sha7 = sha.slice(0, 7);
-  let v = version;
+  let v = t.version;
   const deployments = refs.filter((r) => r.kind === 'Deployment').map((r) => r.name);
   const states = v.status?.deployments ?? {};
-  const alreadyFailed = deployments.some((d) => states[d]?.sha === sha7 && states[d]?.failed);
-  if (!(v.deployed === sha7 && deployments.every((d) => states[d]?.sha === sha7 && states[d]?.healthyAt))) {
+  // Every Deployment of this sha already failed: only re-checked, not waited for again.
+  const alreadyFailed =
+    deployments.length > 0 && deployments.every((d) => states[d]?.sha === sha7 && states[d]?.failed);
+  if (conditions && !(v.deployed === sha7 && deployments.every((d) => states[d]?.healthyAt))) {
     v = await versions.patchStatus(v, {
       conditions: setCondition(v.status?.conditions, {
         type: 'Reconciling',
@@ -52,35 +57,31 @@ export async function awaitRollout(
       }),
     });
   }
-  const record = async (name: string, state: DeploymentState, file: PendingFile) => {
-    v = await versions.patchStatus(v, {
-      deployments: { [name]: state },
-      pending: [...(v.status?.pending ?? []).filter((f) => f.key !== file.key), file],
-    });
+  /** This sha and the older ones carried on with the same spec: one rollout decides them all. */
+  const shasOf = (d: string) => {
+    const st = v.status?.deployments?.[d];
+    return [sha7, ...(st?.sha === sha7 ? (st.also ?? []) : [])];
+  };
+  /** True when something was new. */
+  const record = async (outcomes: Outcome[]): Promise<boolean> => {
+    const patch = recordOutcomes(v.status, config.clusterName, ns, outcomes);
+    if (patch) v = await versions.patchStatus(v, patch);
+    return !!patch;
   };
   const wait = await waitForRollout(client, mapper, ns, refs, {
-    // A sha that already failed is only re-checked, not waited for again.
     timeoutMs: alreadyFailed ? 2_000 : config.rolloutTimeoutSeconds * 1000,
     signal,
     onReady: async (ref) => {
       if (ref.kind !== 'Deployment') return;
-      const prev = v.status?.deployments?.[ref.name];
-      if (prev?.sha === sha7 && prev.healthyAt) return; // once per (deployment, sha)
-      const at = nowIso();
-      nlog.info({ deployment: ref.name }, 'deployment healthy');
-      await record(
-        ref.name,
-        { sha: sha7, healthyAt: at, notified: false },
-        {
-          key: completionKey(config.clusterName, ns, ref.name, sha),
-          body: at,
-        },
-      );
+      const healthyAt = nowIso();
+      // Once per (deployment, sha): pairs decided before are skipped.
+      if (await record(shasOf(ref.name).map((s) => ({ deployment: ref.name, sha: s, healthyAt }))))
+        nlog.info({ deployment: ref.name }, 'deployment healthy');
     },
   });
   const ready = wait.notReady.length === 0;
   if (ready) {
-    if (v.deployed !== sha7) {
+    if (conditions && v.deployed !== sha7) {
       await recordEvent(
         client,
         log,
@@ -91,6 +92,7 @@ export async function awaitRollout(
       );
     }
     v = await versions.setTop(v, { deployed: sha7 });
+    if (!conditions) return { version: v, ready };
     let conds = setCondition(v.status?.conditions, {
       type: 'Ready',
       status: 'True',
@@ -108,29 +110,22 @@ export async function awaitRollout(
     const beat = !(Date.now() - last < lastSyncRefreshMs);
     v = await versions.patchStatus(v, { conditions: conds, ...(beat ? { lastSyncTime: nowIso() } : {}) });
   } else if (!signal?.aborted) {
-    const reason = wait.notReady.map((n) => n.reason).join('; ');
+    const reason = wait.timedOut ? 'RolloutTimeout' : 'RolloutFailed';
+    const detail = wait.notReady.map((n) => n.reason).join('; ');
     const why = wait.timedOut
-      ? `rollout not done after ${config.rolloutTimeoutSeconds} s: ${reason}`
-      : `rollout failed: ${reason}`;
-    for (const n of wait.notReady) {
-      if (n.ref.kind !== 'Deployment') continue;
-      const prev = v.status?.deployments?.[n.ref.name];
-      if (prev?.sha === sha7 && (prev.failed || prev.healthyAt)) continue;
-      await record(
-        n.ref.name,
-        { sha: sha7, failed: n.reason, notified: false },
-        {
-          key: failureKey(config.clusterName, ns, n.ref.name, sha),
-          body: `${nowIso()} ${wait.timedOut ? 'timeout: ' : ''}${n.reason}\n`,
-        },
-      );
-    }
-    let conds = setCondition(v.status?.conditions, {
-      type: 'Ready',
-      status: 'False',
-      reason: wait.timedOut ? 'RolloutTimeout' : 'RolloutFailed',
-      message: why,
-    });
+      ? `rollout not done after ${config.rolloutTimeoutSeconds} s: ${detail}`
+      : `rollout failed: ${detail}`;
+    await record(
+      wait.notReady
+        .filter((n) => n.ref.kind === 'Deployment')
+        .flatMap((n) =>
+          shasOf(n.ref.name).map(
+            (s) => ({ deployment: n.ref.name, sha: s, reason, message: n.reason }) as const,
+          ),
+        ),
+    );
+    if (!conditions) return { version: v, ready, error: why, reason };
+    let conds = setCondition(v.status?.conditions, { type: 'Ready', status: 'False', reason, message: why });
     conds = setCondition(conds, {
       type: 'Reconciling',
       status: 'False',
@@ -140,7 +135,7 @@ export async function awaitRollout(
     if (v.status?.lastError !== why) await recordEvent(client, log, v, 'Warning', 'RolloutFailed', why);
     v = await versions.patchStatus(v, { conditions: conds, lastError: why });
     nlog.warn(why);
-    return { version: v, ready, error: why, reason: wait.timedOut ? 'RolloutTimeout' : 'RolloutFailed' };
+    return { version: v, ready, error: why, reason };
   }
   return { version: v, ready };
 }
@@ -169,6 +164,7 @@ export async function flushPending(
       await deps.notifier.put(f.key, f.body, signal);
       failpoint('after-s3', v.metadata.namespace);
       log.info({ key: f.key }, 'S3 file written');
+      deps.metrics?.s3Writes.inc({ result: 'ok' });
       // key = cluster/namespace/deployment/sha7[.failed]: mark that deployment's state as told.
       const deployment = f.key.split('/')[2] ?? '';
       const state = v.status?.deployments?.[deployment];
@@ -176,6 +172,7 @@ export async function flushPending(
         done[deployment] = { ...state, notified: true };
       }
     } catch (err) {
+      deps.metrics?.s3Writes.inc({ result: 'error' });
       log.warn({ key: f.key }, `S3 write failed, will retry: ${redact((err as Error).message)}`);
       left.push(f);
     }

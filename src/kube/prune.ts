@@ -1,5 +1,6 @@
 // Deletes what we applied earlier and git no longer has — only objects we own, never one kept
 // by annotation, never objects outside the inventory.
+import { failpoint } from '../failpoint.ts';
 import type { ObjectRef } from '../manifests/object.ts';
 import { ApiError, type KubeClient } from './client.ts';
 import { managedByLabel, managedByValue, pruneAnnotation } from './labels.ts';
@@ -53,6 +54,7 @@ export async function prune(
           });
       }
       result.deleted.push(ref);
+      failpoint('mid-prune', namespace); // a test knob: killed after the first delete
     }
   }
   return result;

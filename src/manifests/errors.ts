@@ -10,9 +10,15 @@ export class ManifestError extends Error {
   }
 }
 
-/** Several manifest problems at once; nothing of the namespace is applied. */
+/**
+ * Several manifest problems at once; nothing of the namespace is applied. `parsed` holds the
+ * kind/name of objects in files that did parse: CI may be waiting on those Deployments too.
+ */
 export class ManifestSetError extends Error {
-  constructor(readonly errors: ManifestError[]) {
+  constructor(
+    readonly errors: ManifestError[],
+    readonly parsed: readonly { kind: string; name: string }[] = [],
+  ) {
     super(errors.map((e) => e.message).join('; '));
     this.name = 'ManifestSetError';
   }

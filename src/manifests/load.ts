@@ -14,8 +14,8 @@ export interface ManifestSet {
 
 /**
  * Loads `cluster/namespace/` at `sha`. Any problem in any file rejects the whole set
- * (ManifestSetError listing each file); a missing or empty folder is an error too, never
- * a wish to delete everything.
+ * (ManifestSetError listing each file); a missing folder, or one whose files hold no object,
+ * is an error too, never a wish to delete everything.
  */
 export async function loadNamespace(
   git: GitSource,
@@ -71,6 +71,17 @@ export function parseSet(
       );
     else seen.set(key, o.source);
   }
+  // Comments only, `---` only, `null`, an empty List, any mix: the same as a missing folder.
+  if (objects.length === 0 && errors.length === 0) {
+    errors.push(
+      new ManifestError(
+        `${folder}/`,
+        files.length === 0
+          ? 'is missing or has no .yaml/.yml/.json files; nothing is applied or pruned'
+          : `has no objects (its ${files.length === 1 ? 'file is' : `${files.length} files are`} empty, comments, null or empty Lists); nothing is applied or pruned`,
+      ),
+    );
+  }
   if (objects.length > limits.objectsPerNamespace) {
     errors.push(
       new ManifestError(
@@ -79,6 +90,10 @@ export function parseSet(
       ),
     );
   }
-  if (errors.length > 0) throw new ManifestSetError(errors);
+  if (errors.length > 0)
+    throw new ManifestSetError(
+      errors,
+      objects.map((o) => ({ kind: o.object.kind, name: o.object.metadata.name })),
+    );
   return { folder, files: files.map((f) => f.path), objects };
 }

@@ -11,6 +11,7 @@ export type EventReason =
   | 'RolloutFailed'
   | 'Pruned'
   | 'InvalidManifests'
+  | 'DryRunRejected'
   | 'ApplyFailed';
 
 /** Best effort: an event that cannot be recorded (no RBAC for events) is logged, never fatal. */

@@ -2,7 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ApiError, type KubeClient } from '../kube/client.ts';
 import { apiVersion } from './crd.ts';
-import type { Version, VersionStatus } from './types.ts';
+import type { Version, VersionStatus, VersionStatusPatch } from './types.ts';
 
 const base = (ns: string) => `/apis/${apiVersion}/namespaces/${encodeURIComponent(ns)}/versions`;
 const merge = 'application/merge-patch+json';
@@ -50,7 +50,7 @@ export class VersionStore {
   }
 
   /** Merges into status (maps merge by key, arrays replace); skipped when nothing changes. */
-  async patchStatus(v: Version, patch: VersionStatus): Promise<Version> {
+  async patchStatus(v: Version, patch: VersionStatusPatch): Promise<Version> {
     const current = v.status ?? {};
     const changed = Object.entries(patch).some(
       ([k, val]) => !isDeepStrictEqual(current[k as keyof VersionStatus], val),

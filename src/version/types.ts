@@ -9,13 +9,23 @@ export interface Condition {
   lastTransitionTime: string;
 }
 
-/** One Deployment's progress: healthy (or failed) at which sha, and whether S3 was told. */
+/**
+ * One Deployment's progress: the sha it is rolling out (or was decided at), healthy or failed
+ * there, and whether S3 was told. Neither healthyAt nor failed: still waiting for an outcome.
+ */
 export interface DeploymentState {
   sha: string;
+  /** The applied-hash of its spec at `sha`: a newer commit with the same hash carries the wait on. */
+  hash?: string;
+  /** Older shas whose spec was the same: they get this rollout's outcome too. */
+  also?: string[];
   healthyAt?: string;
   failed?: string;
   notified: boolean;
 }
+
+/** A merge-patch of one state: null removes a field (or the whole state). */
+export type DeploymentStatePatch = { [K in keyof DeploymentState]?: DeploymentState[K] | null } | null;
 
 /** An S3 completion or failure file not yet written: kept until the PUT succeeds. */
 export interface PendingFile {
@@ -31,10 +41,17 @@ export interface VersionStatus {
   deployments?: Record<string, DeploymentState>;
   inventory?: ObjectRef[];
   pending?: PendingFile[];
+  /** `deployment/sha7` of the latest outcomes decided (bounded): a pair decided once stays final. */
+  decided?: string[];
   lastError?: string;
   /** Last sync that found the namespace healthy; a heartbeat refreshed every 5 minutes at most. */
   lastSyncTime?: string;
 }
+
+/** A merge-patch of the status: maps merge by key (null removes), arrays replace. */
+export type VersionStatusPatch = Omit<VersionStatus, 'deployments'> & {
+  deployments?: Record<string, DeploymentStatePatch>;
+};
 
 export interface Version {
   apiVersion: string;

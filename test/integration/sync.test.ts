@@ -176,7 +176,7 @@ test('4. a rollout that can never be ready writes .failed, says why, and leaves 
   assert.match(res.stdout, new RegExp(`${prod} @ ${short(sha)}: failed: rollout not done after 4 s`));
   const failed = await w.s3.getObject(`iowa-a/${prod}/bedrock/${short(sha)}.failed`);
   assert.ok(failed, '.failed file missing');
-  assert.match(failed, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ timeout: Deployment\/bedrock: /);
+  assert.match(failed, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ RolloutTimeout: Deployment\/bedrock: /);
   assert.equal(await w.s3.getObject(`iowa-a/${prod}/bedrock/${short(sha)}`), undefined);
   const v = await w.version(prod);
   assert.equal(v?.applied, short(sha));

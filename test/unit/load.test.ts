@@ -107,7 +107,27 @@ describe('parseSet', () => {
     );
   });
 
-  it('an empty file list gives an empty set (the caller refuses empty folders)', () => {
-    assert.deepEqual(parseSet(folder, 'web', []), { folder, files: [], objects: [] });
+  it('a set with no object, however it comes out empty, is refused like a missing folder', () => {
+    const ways: Record<string, string>[] = [
+      {},
+      { 'a.yaml': '# emptied\n' },
+      { 'a.yaml': 'kind: List\nitems: []\n' },
+      { 'a.yaml': '---\n---\n' },
+      { 'a.yaml': 'null\n' },
+      { 'a.yaml': '' },
+      { 'a.json': '{"apiVersion":"v1","kind":"List","items":[]}' },
+      {
+        'a.yaml': '# emptied\n',
+        'b.yaml': '---\nnull\n---\n',
+        'c.yml': 'apiVersion: v1\nkind: List\nitems: []\n',
+      },
+    ];
+    for (const files of ways) {
+      const list = Object.entries(files).map(([n, text]) => ({ path: `${folder}/${n}`, text }));
+      setFails(
+        list,
+        new RegExp(`^${folder}/: (is missing or has no|has no objects).*nothing is applied or pruned`),
+      );
+    }
   });
 });
