@@ -40,12 +40,49 @@ export class LeaderElector {
   }
 
   /**
+   * How long a standby may go without finishing a lease attempt before it counts as wedged
+   * (/healthz): three times the longest gap between two, a retry period plus an attempt (each is
+   * abandoned after a lease duration). 60 s with the default 15 s lease.
+   */
+  get standbyStallMs(): number {
+    return 3 * (this.retryMs + this.opts.durationSeconds * 1000);
+  }
+
+  private get retryMs(): number {
+    return (this.opts.durationSeconds * 1000) / 3;
+  }
+
+  /**
    * Waits until this replica holds the lease, then renews it until `signal` aborts; the returned
    * `lost` signal fires if a renewal fails for longer than the lease lasts (stop writing then).
+   * While waiting, `onStandby` is called after each attempt that did not win the lease, with the
+   * error when the attempt failed: a failure the apiserver may get over (unreachable, timed out,
+   * 429, 5xx) is logged and tried again at the next retry, any other (403: no RBAC for Leases) is thrown.
    */
-  async acquire(signal: AbortSignal): Promise<{ lost: AbortSignal; release: () => Promise<void> }> {
-    const retry = (this.opts.durationSeconds * 1000) / 3;
-    while (!(await this.tryAcquireOrRenew())) {
+  async acquire(
+    signal: AbortSignal,
+    onStandby?: (err?: Error) => void,
+  ): Promise<{ lost: AbortSignal; release: () => Promise<void> }> {
+    const leaseMs = this.opts.durationSeconds * 1000;
+    const retry = this.retryMs;
+    for (;;) {
+      // An attempt slower than a lease duration acts on a stale view of the Lease: give it up.
+      const slow = AbortSignal.timeout(leaseMs);
+      let failed: Error | undefined;
+      try {
+        if (await this.tryAcquireOrRenew(AbortSignal.any([signal, slow]))) break;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        if (!slow.aborted && !transient(err)) throw err;
+        failed = slow.aborted
+          ? new Error(`no answer within the lease duration (${leaseMs / 1000} s)`)
+          : (err as Error);
+        this.log.warn(
+          { lease: `${this.opts.namespace}/${this.opts.name}`, retryInSeconds: retry / 1000 },
+          `lease attempt failed: ${failed.message}`,
+        );
+      }
+      onStandby?.(failed);
       await sleep(retry, undefined, { signal });
     }
     this.log.info(
@@ -59,9 +96,17 @@ export class LeaderElector {
       while (!signal.aborted && !stop.signal.aborted) {
         await sleep(retry, undefined, { signal: AbortSignal.any([signal, stop.signal]) }).catch(() => {});
         if (signal.aborted || stop.signal.aborted) break;
-        const ok = await this.tryAcquireOrRenew().catch(() => false);
+        // A renewal (and the check after it) may take until the lease runs out, never longer: a
+        // hung apiserver must not keep a leader writing past its lease.
+        const until = AbortSignal.any([
+          signal,
+          stop.signal,
+          AbortSignal.timeout(Math.max(lastRenew + leaseMs - Date.now(), 1)),
+        ]);
+        const ok = await this.tryAcquireOrRenew(until).catch(() => false);
+        if (signal.aborted || stop.signal.aborted) break;
         if (ok) lastRenew = Date.now();
-        else if (Date.now() - lastRenew > this.opts.durationSeconds * 1000 || (await this.heldByOther())) {
+        else if (Date.now() - lastRenew >= leaseMs || (await this.heldByOther(until))) {
           this.log.error({ identity: this.identity }, 'lost the leader lease: stopping all writes');
           lost.abort();
           break;
@@ -78,10 +123,10 @@ export class LeaderElector {
   }
 
   /** True if we hold the lease after this call. */
-  async tryAcquireOrRenew(): Promise<boolean> {
+  async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
     const now = new Date();
     const current = await this.client
-      .json<Lease>('GET', `${this.path}/${this.opts.name}`)
+      .json<Lease>('GET', `${this.path}/${this.opts.name}`, { signal })
       .catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 404) return undefined;
         throw err;
@@ -94,6 +139,7 @@ export class LeaderElector {
     if (!current) {
       try {
         await this.client.json('POST', this.path, {
+          signal,
           body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
@@ -115,6 +161,7 @@ export class LeaderElector {
     const takeover = held !== this.identity;
     try {
       await this.client.json('PUT', `${this.path}/${this.opts.name}`, {
+        signal,
         body: {
           ...current,
           spec: {
@@ -133,8 +180,10 @@ export class LeaderElector {
     }
   }
 
-  private async heldByOther(): Promise<boolean> {
-    const l = await this.client.json<Lease>('GET', `${this.path}/${this.opts.name}`).catch(() => undefined);
+  private async heldByOther(signal: AbortSignal): Promise<boolean> {
+    const l = await this.client
+      .json<Lease>('GET', `${this.path}/${this.opts.name}`, { signal })
+      .catch(() => undefined);
     return !!l?.spec.holderIdentity && l.spec.holderIdentity !== this.identity;
   }
 
@@ -150,4 +199,9 @@ export class LeaderElector {
       // best effort: the lease expires by itself
     }
   }
+}
+
+/** A failure the apiserver may get over: unreachable or timed out (status 0), throttled, 5xx. */
+function transient(err: unknown): boolean {
+  return err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status >= 500);
 }

@@ -16,6 +16,18 @@ export interface ServerDeps {
   webhookSecret: string | undefined;
 }
 
+/**
+ * /healthz: a loop that has not ticked for three intervals (plus slack for a slow git: its commands
+ * time out after 120 s) is wedged. A standby's loop is its lease attempts, each of which ticks:
+ * it is wedged after `standbyStallMs` without one (a few lease durations).
+ */
+export function loopAlive(
+  op: { lastTick: number; standbyStallMs?: number | undefined; config: { syncIntervalSeconds: number } },
+  now = Date.now(),
+): boolean {
+  return now - op.lastTick < (op.standbyStallMs ?? (op.config.syncIntervalSeconds * 3 + 120) * 1000);
+}
+
 /** Webhook bodies are small JSON push events; anything bigger is refused before it is read. */
 export const maxBodyBytes = 1024 * 1024;
 

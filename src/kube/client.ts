@@ -19,6 +19,25 @@ export class ApiError extends Error {
   }
 }
 
+/** No complete answer within the request timeout: a hung apiserver, or a dead keep-alive connection. */
+export class ApiTimeoutError extends ApiError {
+  constructor(server: string, method: string, path: string, ms: number) {
+    super(
+      0,
+      'Timeout',
+      `apiserver ${server} did not answer ${method} ${path.split('?')[0]} within ${ms / 1000} s`,
+    );
+    this.name = 'ApiTimeoutError';
+  }
+}
+
+/**
+ * Methods that may be sent again after a timeout (the first may have been applied): GET, a PUT
+ * carrying its resourceVersion (a repeat is a 409), PATCH (server-side apply and merge patches
+ * are idempotent), DELETE (a repeat is a 404). Never POST: a create may have happened.
+ */
+const idempotent = new Set(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']);
+
 export interface RequestInit {
   body?: unknown;
   contentType?: string;
@@ -34,6 +53,13 @@ export interface KubeClientOptions {
   log?: Logger | undefined;
   /** Impersonate a user (tests prove least-privilege RBAC this way). */
   impersonate?: { user: string; groups?: string[] } | undefined;
+  /**
+   * Milliseconds a request may take, body included, before it fails with ApiTimeoutError
+   * (default 30 s; the apiserver answers 504 itself after its --request-timeout, 60 s by default,
+   * so this fires only on a hung apiserver or a dead connection, or a very slow one). Watches
+   * (`stream()`) are not bounded: their signal ends them.
+   */
+  requestTimeoutMs?: number;
 }
 
 export class KubeClient {
@@ -47,6 +73,7 @@ export class KubeClient {
   private authAt = 0;
   private readonly impersonate: KubeClientOptions['impersonate'];
   private readonly log: Logger | undefined;
+  private readonly requestTimeoutMs: number;
 
   constructor(opts: KubeClientOptions = {}) {
     this.endpoint = resolveEndpoint({ kubeconfig: opts.kubeconfig });
@@ -54,6 +81,7 @@ export class KubeClient {
     this.maxSockets = opts.maxSockets ?? 32;
     this.impersonate = opts.impersonate;
     this.log = opts.log;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
   }
 
   /**
@@ -86,11 +114,23 @@ export class KubeClient {
     return this.endpoint.namespace;
   }
 
-  /** JSON request; throws ApiError for non-2xx, retrying throttling and transient errors. */
+  /**
+   * JSON request; throws ApiError for non-2xx, retrying throttling and transient errors, and
+   * ApiTimeoutError when no answer comes within the request timeout (sent once more first, on a
+   * new connection, if the method is idempotent).
+   */
   async json<T = unknown>(method: string, path: string, init: RequestInit = {}): Promise<T> {
+    let timeouts = 0;
     for (let attempt = 0; ; attempt++) {
-      const res = await this.send(method, path, init);
-      const text = await readBody(res);
+      let res: import('node:http').IncomingMessage;
+      let text: string;
+      try {
+        ({ res, text } = await this.exchange(method, path, init));
+      } catch (err) {
+        if (!(err instanceof ApiTimeoutError && idempotent.has(method) && timeouts++ === 0)) throw err;
+        this.log?.debug({ method, path: path.split('?')[0] }, `${err.message}, retrying once`);
+        continue;
+      }
       const status = res.statusCode ?? 0;
       if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
       const err = toApiError(status, text, res.headers['retry-after'], method, path);
@@ -104,6 +144,36 @@ export class KubeClient {
         continue;
       }
       throw err;
+    }
+  }
+
+  /**
+   * One request and its whole body, within the request timeout. On timeout the request is
+   * destroyed, and its socket with it: a retry never waits on the same dead connection.
+   */
+  private async exchange(
+    method: string,
+    path: string,
+    init: RequestInit,
+  ): Promise<{ res: import('node:http').IncomingMessage; text: string }> {
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(init.signal?.reason);
+    if (init.signal?.aborted) onAbort();
+    init.signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.requestTimeoutMs);
+    try {
+      const res = await this.send(method, path, { ...init, signal: abort.signal });
+      return { res, text: await readBody(res) };
+    } catch (err) {
+      if (timedOut) throw new ApiTimeoutError(this.server, method, path, this.requestTimeoutMs);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      init.signal?.removeEventListener('abort', onAbort);
     }
   }
 
