@@ -9,7 +9,7 @@ import { createLogger } from './log.ts';
 import { ManifestSetError } from './manifests/errors.ts';
 import { parseSet } from './manifests/load.ts';
 import type { Operator } from './operator.ts';
-import { startServer } from './server.ts';
+import { loopAlive, startServer } from './server.ts';
 import { registerSecret } from './source/redact.ts';
 
 // Heavy modules (the AWS SDK ~0.2 s; @kubernetes/client-node ~0.8 s, only for exec/auth-provider
@@ -79,10 +79,7 @@ async function runLoop(): Promise<number> {
       metrics: op.metrics,
       log: op.deps.log,
       ready: () => op.ready,
-      // A loop that has not ticked for three intervals (plus slack for a slow git) is wedged; a
-      // standby's loop ticks on each lease attempt, due every few seconds (Operator.standbyStallMs).
-      healthy: () =>
-        Date.now() - op.lastTick < (op.standbyStallMs ?? (config.syncIntervalSeconds * 3 + 120) * 1000),
+      healthy: () => loopAlive(op),
       wake: () => op.wake(),
       webhookSecret: config.webhookSecret,
     },
@@ -276,7 +273,8 @@ async function waitCommand(args: string[]): Promise<number> {
   ]);
   let outcome: Awaited<ReturnType<typeof waitForDeploy>>;
   try {
-    outcome = await waitForDeploy(s3Client(), target, times);
+    // One HTTP request per GET: the poll loop is the retry, and counts what S3 answered.
+    outcome = await waitForDeploy(s3Client(process.env, { maxAttempts: 1 }), target, times);
   } catch (err) {
     if (!(err instanceof WaitRejectedError)) throw err;
     process.stderr.write(`${err.message}\n`); // "wait: S3 rejected … : check …"

@@ -1,7 +1,10 @@
 // Exit codes and durations of the CI commands (no SDK here: the CLI reads them before loading it).
 
-/** Exit codes: 0 deployed, 1 failed, 124 timed out (as timeout(1)). */
-export const exitCode = { deployed: 0, failed: 1, timeout: 124 } as const;
+/**
+ * Exit codes: 0 deployed, 1 failed (a `.failed` file), 2 bad input or S3 rejected the credentials
+ * or configuration, 124 timed out (as timeout(1)).
+ */
+export const exitCode = { deployed: 0, failed: 1, rejected: 2, timeout: 124 } as const;
 
 /** "15m", "90s", "1h", "2m30s" or plain seconds → milliseconds. */
 export function parseDuration(raw: string): number | undefined {

@@ -1,8 +1,14 @@
 // An S3 client from the environment, shared by the operator (writes) and CI commands (reads).
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
-/** The SDK's standard chain (env, profile, web identity); a custom endpoint implies path-style (MinIO). */
-export function s3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
+/**
+ * The SDK's standard chain (env, profile, web identity); a custom endpoint implies path-style (MinIO).
+ * `overrides` for one use (CI's `wait` polls with maxAttempts 1: its loop is the retry).
+ */
+export function s3Client(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Pick<S3ClientConfig, 'maxAttempts'> = {},
+): S3Client {
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   return new S3Client({
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -21,5 +27,6 @@ export function s3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
     // Without timeouts a hung S3 (accepting, never answering) holds a PUT — and with it the
     // namespace's next reconcile and the shutdown — for ever. A failed PUT stays pending.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true },
+    ...overrides,
   });
 }

@@ -216,7 +216,7 @@ test('b. the operator killed after the S3 write but before the status records it
 test('c. S3 hangs (SIGSTOP) for several intervals and through a restart: deploys go on, shutdown is bounded, each file appears once afterwards', async () => {
   const ns = 'hang';
   const extra = { MANAGED_NAMESPACES: ns, LEASE_DURATION: '3' };
-  w.s3.pause();
+  await w.s3.pause();
   try {
     const sha1 = await w.repo.commit(
       appFiles(`iowa-a/${ns}`, 'bedrock', { image: 'mozmeao/bedrock:h1' }),
