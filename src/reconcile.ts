@@ -133,7 +133,7 @@ export async function reconcile(
    * apiserver or the network failed) is tried again next poll and tells CI nothing yet.
    */
   const fail = async (
-    reason: FailureReason | 'PruneFailed' | 'ApplyError',
+    reason: FailureReason | 'PruneFailed' | 'SourceUnavailable',
     message: string,
     signal?: readonly string[],
   ): Promise<ReconcileResult> => {
@@ -178,7 +178,7 @@ export async function reconcile(
   if ('error' in m) {
     const err = m.error;
     if (!(err instanceof ManifestSetError || err instanceof ManifestError))
-      return fail('ApplyError', (err as Error).message); // git could not be read: try again
+      return fail('SourceUnavailable', (err as Error).message); // git could not be read: try again
     const parsed = err instanceof ManifestSetError ? err.parsed : [];
     const named = parsed.filter((o) => o.kind === 'Deployment').map((o) => o.name);
     return fail('InvalidManifests', err.message, [...new Set([...inventoryDeployments(), ...named])]);
@@ -231,7 +231,7 @@ export async function reconcile(
     }
   } catch (err) {
     const message = err instanceof ApplySetError ? located(err, where) : (err as Error).message;
-    if (!definite(err)) return fail('ApplyError', message);
+    if (!definite(err)) return fail('ApplyFailed', message); // no signal: the next poll tries again
     return fail(stage, message, [...deployments.keys()]);
   }
   failpoint('after-apply', ns);

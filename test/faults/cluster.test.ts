@@ -135,7 +135,8 @@ test('b. the operator process SIGKILLed right after `applied`, then during the h
     'bedrock healthy at sha2, worker not yet',
     (v) => {
       const d = v.status?.deployments;
-      return d?.bedrock?.sha === short(sha2) && !!d.bedrock.healthyAt && d.worker?.sha !== short(sha2);
+      // worker is rolling out sha2 (its state waits there) but is not healthy yet
+      return d?.bedrock?.sha === short(sha2) && !!d.bedrock.healthyAt && !d.worker?.healthyAt;
     },
     120_000,
   );

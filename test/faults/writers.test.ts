@@ -60,7 +60,12 @@ test('e. a field owned by another applier is a conflict naming the object and FO
   const sha = await w.repo.commit(appFiles(`iowa-a/${ns}`, 'bedrock', { image: 'mozmeao/bedrock:e1' }), 'e1');
   const r = await sync();
   assert.equal(r.ok, false);
-  assert.equal(r.reason, 'ApplyFailed');
+  // Found by the whole-set dry-run, before any write; CI waiting on bedrock hears it at once.
+  assert.equal(r.reason, 'DryRunRejected');
+  assert.match(
+    (await w.s3.getObject(`iowa-a/${ns}/bedrock/${short(sha)}.failed`)) ?? '',
+    /^\S+Z DryRunRejected: .*ConfigMap\/bedrock-config: fields are owned by another applier/,
+  );
   assert.match(
     r.error ?? '',
     /ConfigMap\/bedrock-config: fields are owned by another applier \(other\); remove them from one of the two sources, or set FORCE_CONFLICTS=true/,
@@ -76,7 +81,7 @@ test('e. a field owned by another applier is a conflict naming the object and FO
   const v = await w.version(ns);
   assert.notEqual(v?.applied, short(sha));
   assert.match(v?.status?.lastError ?? '', /FORCE_CONFLICTS=true/);
-  assert.equal(condition(v, 'Stalled')?.reason, 'ApplyFailed');
+  assert.equal(condition(v, 'Stalled')?.reason, 'DryRunRejected');
 
   const forced = await sync({ FORCE_CONFLICTS: 'true' });
   assert.equal(forced.ok, true, forced.error);
