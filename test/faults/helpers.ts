@@ -16,13 +16,7 @@ import type { World } from '../support/world.ts';
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const short = (sha: string) => sha.slice(0, 7);
 
-/** Names of the objects of `kind` in `ns` (admin view). */
-export async function names(w: World, ns: string, kind: string): Promise<string[]> {
-  return (await w.kubectl('-n', ns, 'get', kind, '-o', 'jsonpath={.items[*].metadata.name}'))
-    .split(' ')
-    .filter(Boolean)
-    .sort();
-}
+export { names } from '../support/world.ts';
 
 /** name → resourceVersion of every object of these kinds in `ns`: equal snapshots = nothing written. */
 export async function snapshot(w: World, ns: string, kinds: string): Promise<Record<string, string>> {

@@ -6,7 +6,13 @@ import { after, before, test } from 'node:test';
 import type { Operator } from '../../src/operator.ts';
 import type { RepoChanges } from '../fixtures/git.ts';
 import { waitFor } from '../support/proc.ts';
-import { startWorld, type World, waitVersion } from '../support/world.ts';
+import {
+  names as namesIn,
+  startWorld,
+  type World,
+  waitVersion,
+  withOperator as withOperatorIn,
+} from '../support/world.ts';
 
 const ns = 'app';
 const folder = `iowa-a/${ns}`;
@@ -60,26 +66,11 @@ function healthyFiles(): Record<string, string> {
   return healthySet() as Record<string, string>;
 }
 
-async function names(kind: string): Promise<string[]> {
-  return (await w.kubectl('-n', ns, 'get', kind, '-o', 'jsonpath={.items[*].metadata.name}'))
-    .split(' ')
-    .filter(Boolean)
-    .sort();
-}
+const names = (kind: string) => namesIn(w, ns, kind);
 
-/** Runs an in-process operator loop (1 s poll) for the duration of `fn`. */
-async function withOperator<T>(extra: Record<string, string>, fn: (op: Operator) => Promise<T>): Promise<T> {
-  const op = w.operator(extra);
-  const stop = new AbortController();
-  const loop = op.run(stop.signal);
-  try {
-    return await fn(op);
-  } finally {
-    stop.abort();
-    await loop;
-    op.close();
-  }
-}
+/** Runs an in-process operator loop for the duration of `fn`. */
+const withOperator = <T>(extra: Record<string, string>, fn: (op: Operator) => Promise<T>) =>
+  withOperatorIn(w, extra, fn);
 
 /** `git-sync-operator wait` for one deployment, with a read-capable key; its exit code and time. */
 async function waitCli(deployment: string, sha: string, timeout = '60s') {

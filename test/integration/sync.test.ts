@@ -7,7 +7,13 @@ import type { Operator } from '../../src/operator.ts';
 import type { RepoChanges } from '../fixtures/git.ts';
 import { waitFor } from '../support/proc.ts';
 import { appFiles, seedRepo } from '../support/seed.ts';
-import { startWorld, type World, waitVersion } from '../support/world.ts';
+import {
+  names as namesIn,
+  startWorld,
+  type World,
+  waitVersion,
+  withOperator as withOperatorIn,
+} from '../support/world.ts';
 
 const dev = 'bedrock-dev';
 const prod = 'bedrock-prod';
@@ -21,26 +27,10 @@ after(async () => {
   await w?.stop();
 });
 
-async function names(ns: string, kind: string): Promise<string[]> {
-  return (await w.kubectl('-n', ns, 'get', kind, '-o', 'jsonpath={.items[*].metadata.name}'))
-    .split(' ')
-    .filter(Boolean)
-    .sort();
-}
-
+const names = (ns: string, kind: string) => namesIn(w, ns, kind);
 /** Runs an in-process operator loop for the duration of `fn`. */
-async function withOperator<T>(extra: Record<string, string>, fn: (op: Operator) => Promise<T>): Promise<T> {
-  const op = w.operator(extra);
-  const stop = new AbortController();
-  const loop = op.run(stop.signal);
-  try {
-    return await fn(op);
-  } finally {
-    stop.abort();
-    await loop;
-    op.close();
-  }
-}
+const withOperator = <T>(extra: Record<string, string>, fn: (op: Operator) => Promise<T>) =>
+  withOperatorIn(w, extra, fn);
 
 test('1. a seed-shaped repo syncs two namespaces; Version and S3 record the sha; nothing else is read', async () => {
   const sha = await w.repo.head();

@@ -127,3 +127,29 @@ export function waitVersion(
     { timeoutMs, intervalMs: 100 },
   );
 }
+
+/** Names of the objects of `kind` in `ns` (admin view), sorted. */
+export async function names(w: World, ns: string, kind: string): Promise<string[]> {
+  return (await w.kubectl('-n', ns, 'get', kind, '-o', 'jsonpath={.items[*].metadata.name}'))
+    .split(' ')
+    .filter(Boolean)
+    .sort();
+}
+
+/** Runs an in-process operator loop for the duration of `fn`, then stops and closes it. */
+export async function withOperator<T>(
+  w: World,
+  extra: Record<string, string>,
+  fn: (op: Operator) => Promise<T>,
+): Promise<T> {
+  const op = w.operator(extra);
+  const stop = new AbortController();
+  const loop = op.run(stop.signal);
+  try {
+    return await fn(op);
+  } finally {
+    stop.abort();
+    await loop;
+    op.close();
+  }
+}
