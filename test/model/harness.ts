@@ -1,0 +1,464 @@
+// The "real" side of the model run: pushes the model's commits to git, runs each step, waits for
+// the operator to settle, checks the invariants mid-run and at quiescence, and collects
+// violations (deduplicated) with the step they were found at.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { commitOnto } from './git.ts';
+import {
+  type Ctx,
+  checkS3,
+  checkVersion,
+  expectations,
+  handmadeProblems,
+  meaningAt,
+  objectMismatches,
+} from './invariants.ts';
+import { clone, folderChanges, head, type Model, meaning, type NsState } from './model.ts';
+import {
+  appliedLogged,
+  errorLogged,
+  liveObjects,
+  readVersion,
+  type Seen,
+  s3Keys,
+  seenList,
+  type VersionView,
+} from './observe.ts';
+import { summary } from './report.ts';
+import {
+  CLUSTER,
+  canaryRollout,
+  LEASE_S,
+  type LogEntry,
+  POLL_S,
+  ROLLOUT_TIMEOUT_S,
+  type RunWorld,
+} from './world.ts';
+
+export interface Violation {
+  inv: string;
+  key: string;
+  message: string;
+  step: number;
+  at: number;
+}
+
+interface StepRecord {
+  n: number;
+  what: string;
+  start: number;
+  end?: number;
+  notes: string[];
+}
+
+interface Fault {
+  what: string;
+  from: number;
+  to?: number;
+  /** The cluster's controllers were impaired (apiserver restart) until `to`. */
+  impaired?: boolean;
+}
+
+/** Time for things to come back after a fault ends (operator restart: node + lease + first poll). */
+const RECOVERY_MS = (LEASE_S + 3 * POLL_S + 8) * 1000;
+const SEEN_BOUND_MS = (3 * POLL_S + 8) * 1000;
+const HANDLED_BOUND_MS = 25_000;
+
+export class Real {
+  readonly t0 = Date.now();
+  /** Full sha by model commit id. */
+  readonly shas: string[] = [];
+  readonly idOf7 = new Map<string, number>();
+  readonly steps: StepRecord[] = [];
+  readonly violations = new Map<string, Violation>();
+  readonly faults: Fault[] = [];
+  /** Deviations the environment explains (a rollout timed out while the controllers were blind). */
+  readonly tolerated = new Map<string, string>();
+  private readonly bodies = new Map<string, string>();
+  private readonly appliedSeen = new Map<string, Set<string>>();
+  apiDown = false;
+  s3Down: 'pause' | 'stop' | undefined;
+  private step = 0;
+
+  constructor(
+    readonly w: RunWorld,
+    private readonly failFast: boolean,
+  ) {
+    this.record(0, w.firstSha);
+  }
+
+  log(msg: string): void {
+    process.stderr.write(`[model +${((Date.now() - this.t0) / 1000).toFixed(1)}s] ${msg}\n`);
+  }
+
+  note(msg: string): void {
+    this.steps.at(-1)?.notes.push(msg);
+    this.log(`  ${msg}`);
+  }
+
+  report(inv: string, key: string, message: string): void {
+    if (inv === 'ENV') {
+      if (!this.tolerated.has(key)) this.log(`tolerated (environment): ${message}`);
+      this.tolerated.set(key, message);
+      return;
+    }
+    if (this.violations.has(key)) return;
+    this.violations.set(key, { inv, key, message, step: this.step, at: Date.now() });
+    this.log(`VIOLATION ${inv} (step ${this.step}): ${message}`);
+  }
+
+  private record(id: number, sha: string): void {
+    this.shas[id] = sha;
+    this.idOf7.set(sha.slice(0, 7), id);
+  }
+
+  sha7(id: number): string {
+    return (this.shas[id] ?? '???????').slice(0, 7);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Git: every commit goes through the model first, so model and repo never disagree.
+
+  /** Commits `next` on the head (or, with `onto`, on that older commit and force-pushes). */
+  async commit(m: Model, next: NsState[], what: string, onto?: number): Promise<string> {
+    const parent = onto ?? head(m).id;
+    const changes = folderChanges(this.w.folders, m.commits[parent]?.ns, next);
+    const id = m.commits.length;
+    const msg = `model step ${m.step}: ${what}`;
+    const sha =
+      onto === undefined
+        ? await this.w.repo.commit(changes, msg)
+        : await commitOnto(this.w.repo, this.shas[onto] as string, changes, msg);
+    m.commits.push({ id, parent, ns: clone(next), what });
+    const at = m.branch.indexOf(parent);
+    m.branch = [...m.branch.slice(0, at + 1), id];
+    m.ns = clone(next);
+    this.record(id, sha);
+    const kinds = next.map((s) => meaning(s).why).join(' | ');
+    this.note(
+      `pushed ${sha.slice(0, 7)}${onto !== undefined ? ` onto ${this.sha7(onto)} (force)` : ''}: ${what} [${kinds}]`,
+    );
+    return sha;
+  }
+
+  /** Force-pushes the branch back to an older commit of it. */
+  async rewind(m: Model, id: number): Promise<void> {
+    await this.w.repo.forcePush(this.shas[id] as string);
+    m.branch = m.branch.slice(0, m.branch.indexOf(id) + 1);
+    m.ns = clone((m.commits[id] as Model['commits'][number]).ns);
+    this.note(`force-pushed the branch back to ${this.sha7(id)}`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Faults
+
+  faultStart(what: string): Fault {
+    const f = { what, from: Date.now() };
+    this.faults.push(f);
+    return f;
+  }
+
+  faultEnd(f: Fault): void {
+    f.to = Date.now();
+  }
+
+  /**
+   * After an apiserver restart the fault lasts until the cluster's own controllers roll out a
+   * canary again: until then a rollout may legitimately time out (see world.ts).
+   */
+  async controllersBack(f: Fault): Promise<void> {
+    const ms = await canaryRollout(this.w.stack.cp, 120_000);
+    f.to = Date.now();
+    f.impaired = true;
+    this.note(
+      ms === undefined
+        ? 'controllers still not rolling out after 120 s'
+        : `controllers roll out again after ${(ms / 1000).toFixed(1)} s`,
+    );
+  }
+
+  /** Windows in which the cluster's controllers could not be trusted to roll anything out. */
+  impaired(): { from: number; to: number }[] {
+    return this.faults.filter((f) => f.impaired).map((f) => ({ from: f.from, to: f.to ?? Date.now() }));
+  }
+
+  /** Every fault (crashes included) as a window that ends when recovery should be over. */
+  faultWindows(): { from: number; to: number }[] {
+    const windows: { from: number; to?: number | undefined }[] = [...this.faults];
+    // A crash is a fault until the supervisor's restart.
+    for (const c of this.w.op.crashes) {
+      windows.push({ from: c.at, to: this.w.op.incarnations[c.incarnation + 1]?.startedAt });
+    }
+    return windows.map((f) => ({ from: f.from, to: (f.to ?? Date.now()) + RECOVERY_MS }));
+  }
+
+  /** No fault has been active (nor recovering) since this time. */
+  quietSince(): number {
+    return Math.max(this.t0, ...this.faultWindows().map((f) => f.to));
+  }
+
+  private faultActive(): boolean {
+    return this.apiDown || !!this.s3Down || !this.w.op.running();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Steps
+
+  async runStep(m: Model, what: string, act: () => Promise<void>): Promise<void> {
+    m.step++;
+    this.step = m.step;
+    this.steps.push({ n: m.step, what, start: Date.now(), notes: [] });
+    this.log(`step ${m.step}: ${what}`);
+    await act();
+    await this.settle(m);
+    await this.checkNow(m, false);
+    if (m.s3Down) m.s3DownSteps++;
+    const rec = this.steps.at(-1);
+    if (rec) rec.end = Date.now();
+    if (this.failFast && this.violations.size) throw new Error(summary(this));
+  }
+
+  private async seen(): Promise<{ logs: LogEntry[]; seen: Seen[] }> {
+    const logs = await this.w.op.logs();
+    return { logs, seen: seenList(logs) };
+  }
+
+  /**
+   * Waits (bounded) until the operator has seen the head and, per namespace, applied it (valid
+   * set) or recorded an error for it. Not reaching that while no fault was active is a progress
+   * violation (P1/P2); with a fault active the wait is shorter and nothing is reported.
+   */
+  async settle(m: Model): Promise<void> {
+    const head7 = this.sha7(head(m).id);
+    const quietAtStart = this.quietSince() <= Date.now() && !this.faultActive();
+    const seenBy = Date.now() + (quietAtStart ? SEEN_BOUND_MS : 6_000);
+    let last: string | undefined;
+    for (;;) {
+      last = (await this.seen()).seen.at(-1)?.sha7;
+      if (last === head7) break;
+      if (Date.now() > seenBy) {
+        if (quietAtStart && !this.faultActive())
+          this.report(
+            'P1',
+            `head-not-seen ${head7}`,
+            `the operator did not log the head ${head7} as new commit within ${SEEN_BOUND_MS / 1000} s (last seen: ${last})`,
+          );
+        else this.note(`head ${head7} not seen yet (fault active)`);
+        return;
+      }
+      await sleep(250);
+    }
+    if (this.apiDown) return;
+    const handledBy = Date.now() + (quietAtStart ? HANDLED_BOUND_MS : 8_000);
+    for (const [i, ns] of this.w.namespaces.entries()) {
+      const mean = meaning(head(m).ns[i] as NsState);
+      for (;;) {
+        let done = false;
+        try {
+          if (mean.status === 'valid') {
+            done = (await readVersion(this.w.stack.cp, ns))?.applied === head7;
+          } else {
+            const logs = await this.w.op.logs();
+            done = errorLogged(logs, ns, head7);
+          }
+        } catch {
+          // apiserver hiccup: try again until the bound
+        }
+        if (done) break;
+        if (Date.now() > handledBy) {
+          if (quietAtStart && !this.faultActive()) {
+            this.report(
+              'P2',
+              `not-handled ${ns} ${head7}`,
+              `${ns}: ${head7} (${mean.why}) was seen but ${mean.status === 'valid' ? 'not applied' : 'no error was logged for it'} within ${HANDLED_BOUND_MS / 1000} s`,
+            );
+          } else this.note(`${ns}: ${head7} not handled yet (fault active)`);
+          break;
+        }
+        await sleep(300);
+      }
+    }
+  }
+
+  private ctx(
+    i: number,
+    logs: LogEntry[],
+    seen: Seen[],
+    keys: Map<string, string>,
+    final: boolean,
+    m: Model,
+  ): Ctx {
+    const ns = this.w.namespaces[i] as string;
+    const known = this.appliedSeen.get(ns) ?? new Set<string>();
+    this.appliedSeen.set(ns, known);
+    const timeline = appliedLogged(logs, ns);
+    for (const a of timeline) known.add(a.sha7);
+    known.add(this.sha7(0)); // the run starts from the first commit applied and deployed
+    return {
+      nsIndex: i,
+      ns,
+      cluster: CLUSTER,
+      commits: m.commits,
+      idOf7: this.idOf7,
+      seen,
+      appliedKnown: known,
+      appliedTimeline: timeline,
+      keys,
+      now: Date.now(),
+      quietSince: this.quietSince(),
+      faults: this.faultWindows(),
+      impaired: this.impaired(),
+      final,
+    };
+  }
+
+  /** Every invariant that can be checked now (mid-run: those that timing cannot make flaky). */
+  async checkNow(m: Model, final: boolean): Promise<void> {
+    const { logs, seen } = await this.seen();
+    for (const [i, ns] of this.w.namespaces.entries()) {
+      let keys = new Map<string, string>();
+      if (!this.s3Down) keys = await s3Keys(this.w.stack.s3, ns, this.bodies).catch(() => keys);
+      if (final && !this.s3Down) {
+        // Bodies are cached from their first read: read them again; a file is written once.
+        const fresh = await s3Keys(this.w.stack.s3, ns, new Map()).catch(() => new Map<string, string>());
+        for (const [k, b] of fresh) {
+          if (keys.get(k) !== b)
+            this.report(
+              'I2',
+              `rewritten ${k}`,
+              `${k} was rewritten: first read ${JSON.stringify(keys.get(k))}, now ${JSON.stringify(b)}`,
+            );
+        }
+      }
+      let v: VersionView | undefined;
+      if (!this.apiDown) {
+        v = await readVersion(this.w.stack.cp, ns).catch(() => undefined);
+        if (v?.applied) this.appliedSeen.get(ns)?.add(v.applied);
+      }
+      const ctx = this.ctx(i, logs, seen, keys, final, m);
+      if (process.env.MODEL_DEBUG && final) {
+        const files = [...keys].map(
+          ([k, b]) => `    ${k.slice(CLUSTER.length + ns.length + 2)}  ${b.trim().slice(0, 140)}`,
+        );
+        this.log(
+          `debug ${ns}: seen ${seen.map((s) => s.sha7).join(',')}; Version ${JSON.stringify({ applied: v?.applied, deployed: v?.deployed })}\n${files.join('\n')}`,
+        );
+      }
+      if (!this.s3Down) checkS3(ctx, (a, b, c) => this.report(a, b, c));
+      if (this.apiDown) continue;
+      checkVersion(ctx, v, (a, b, c) => this.report(a, b, c));
+      await this.checkObjects(ctx, v, final);
+    }
+    if (final) {
+      this.checkCrashes();
+      this.explainLate(logs);
+    }
+  }
+
+  /** I1, retried briefly mid-run: an apply in progress is ahead of `applied` for a moment. */
+  private async checkObjects(ctx: Ctx, v: VersionView | undefined, final: boolean): Promise<void> {
+    const ns = ctx.ns;
+    let problems: string[] = [];
+    for (let attempt = 0; attempt < (final ? 1 : 4); attempt++) {
+      if (attempt) {
+        await sleep(1500);
+        v = await readVersion(this.w.stack.cp, ns).catch(() => v);
+      }
+      const live = await liveObjects(this.w.stack.cp, ns).catch(() => undefined);
+      if (!live) return;
+      // At quiescence the cluster must hold the latest valid set the operator saw.
+      const valid = ctx.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid');
+      const target = final ? (valid.at(-1)?.sha7 ?? v?.applied) : v?.applied;
+      problems = target
+        ? objectMismatches(ctx, target, live, final).map((p) => `${p} (set of ${target})`)
+        : [];
+      const hand = this.w.handmade[ns];
+      if (hand) problems.push(...handmadeProblems(live, hand).map((p) => `hand-made: ${p}`));
+      if (!problems.length) return;
+    }
+    for (const p of problems)
+      this.report('I1', `objects ${ns} ${p.replace(/ \(set of .*\)$/, '')}`, `${ns}: ${p}`);
+  }
+
+  /** A late file: when was it recorded (its body) and when did the operator PUT it (its log)? */
+  private explainLate(logs: LogEntry[]): void {
+    for (const v of this.violations.values()) {
+      if (!v.key.startsWith('late ') || v.message.includes('finally:')) continue;
+      const okKey = v.key.slice('late '.length);
+      const puts = logs.filter(
+        (l) => l.msg === 'S3 file written' && (l.key === okKey || l.key === `${okKey}.failed`),
+      );
+      const body = this.bodies.get(okKey) ?? this.bodies.get(`${okKey}.failed`);
+      v.message += puts.length
+        ? `; finally: recorded ${body?.trim().split(' ')[0]}, written at ${puts.map((p) => p.time).join(', ')}`
+        : `; finally: ${body === undefined ? 'never written' : `recorded ${body.trim().split(' ')[0]}, no write logged`}`;
+    }
+  }
+
+  private checkCrashes(): void {
+    for (const c of this.w.op.crashes) {
+      const during = this.faults.some(
+        (f) => f.from - 1000 <= c.at && c.at <= (f.to ?? Date.now()) + RECOVERY_MS,
+      );
+      const line = `operator incarnation ${c.incarnation} exited on its own (code ${c.code}, signal ${c.signal}) at +${((c.at - this.t0) / 1000).toFixed(1)} s${during ? ' during/after a fault' : ' with no fault active'}; log tail:\n${c.tail}`;
+      if (during) this.log(`note: ${line}`);
+      else this.report('P3', `crash ${c.incarnation}`, line);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The end: heal, wait for quiescence, check everything.
+
+  async heal(m: Model): Promise<void> {
+    const { s3, cp } = this.w.stack;
+    if (this.s3Down === 'pause') s3.resume();
+    if (this.s3Down === 'stop') await s3.startServer();
+    if (this.apiDown) {
+      await cp.startApiserver();
+      this.apiDown = false;
+      const f = this.faults.findLast((x) => x.what === 'apiserver down');
+      if (f) await this.controllersBack(f);
+    }
+    this.s3Down = undefined;
+    m.s3Down = undefined;
+    for (const f of this.faults) f.to ??= Date.now();
+    if (!this.w.op.running()) this.w.op.start();
+  }
+
+  /** Waits (bounded) until every required outcome exists and applied is the latest valid sha. */
+  async quiesce(m: Model): Promise<void> {
+    const head7 = this.sha7(head(m).id);
+    const deadline = Math.max(Date.now(), this.quietSince()) + (ROLLOUT_TIMEOUT_S + 6 * POLL_S + 30) * 1000;
+    this.log(`quiescence: waiting up to ${((deadline - Date.now()) / 1000).toFixed(0)} s`);
+    while (Date.now() < deadline) {
+      const { logs, seen } = await this.seen();
+      let done = seen.at(-1)?.sha7 === head7;
+      for (const [i, ns] of this.w.namespaces.entries()) {
+        if (!done) break;
+        const keys = await s3Keys(this.w.stack.s3, ns, this.bodies).catch(() => new Map<string, string>());
+        const ctx = this.ctx(i, logs, seen, keys, true, m);
+        const missing = expectations(ctx).some((e) =>
+          [...e.deps].some(
+            ([d, x]) =>
+              x.required &&
+              !keys.has(`${CLUSTER}/${ns}/${d}/${e.sha7}`) &&
+              !keys.has(`${CLUSTER}/${ns}/${d}/${e.sha7}.failed`),
+          ),
+        );
+        const latest = seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid').at(-1)?.sha7;
+        const v = await readVersion(this.w.stack.cp, ns).catch(() => undefined);
+        const pending = v?.status?.pending?.length ?? 0;
+        // Every workload can be healthy at the latest sha: deployed must get there (also after a
+        // rollout that timed out while the controllers were blind and finished later).
+        const target = latest ? meaningAt(ctx, latest) : undefined;
+        const deployable = !!target && Object.values(target.deployments).every((x) => x.schedulable);
+        done = !missing && v?.applied === latest && pending === 0 && (!deployable || v?.deployed === latest);
+      }
+      if (done) break;
+      await sleep(2000);
+    }
+    await sleep(2 * POLL_S * 1000); // one more poll: a late duplicate file would show now
+    this.log(
+      `quiescence reached or bound passed after ${((Date.now() - this.t0) / 1000).toFixed(0)} s of run`,
+    );
+  }
+}

@@ -1,0 +1,477 @@
+// The contract's invariants, checked against observations of the real world. Each check reports
+// through `report` (deduplicated by key by the caller) instead of throwing, so that one run shows
+// every violation it met, not only the first.
+//
+// I1 nothing lost: the applied set's objects exist with their fields; hand-made objects untouched.
+// I2 one outcome: each (deployment, sha the operator saw) gets exactly one S3 file, in time, with
+//    an allowed reason; success only where that deployment was schedulable.
+// I3 Version: applied = latest valid sha seen; deployed = latest sha with every workload healthy.
+// I4 no S3 key for a sha never pushed, nor for a deployment git never had.
+import { type CommitModel, meaning, type NsMeaning, rolloutDeps } from './model.ts';
+import { type LiveObject, parseKey, type Seen, type VersionView } from './observe.ts';
+import { MANAGED_BY, POLL_S, ROLLOUT_TIMEOUT_S } from './world.ts';
+
+export type Report = (inv: string, key: string, message: string) => void;
+
+export const REASONS = [
+  'InvalidManifests',
+  'DryRunRejected',
+  'ApplyFailed',
+  'RolloutTimeout',
+  'RolloutFailed',
+  'Superseded',
+] as const;
+export type Reason = (typeof REASONS)[number];
+
+/** Latency bounds: a failure of the files is known at once; a rollout may take its timeout. */
+export const FAILURE_BOUND_MS = (4 * POLL_S + 10) * 1000;
+export const ROLLOUT_BOUND_MS = (ROLLOUT_TIMEOUT_S + 4 * POLL_S + 15) * 1000;
+
+export interface Ctx {
+  nsIndex: number;
+  ns: string;
+  cluster: string;
+  commits: CommitModel[];
+  /** sha7 → commit id, for every commit pushed in the run. */
+  idOf7: Map<string, number>;
+  seen: Seen[];
+  /** sha7s known to have been applied in ns (an `applied` log line or a Version read). */
+  appliedKnown: Set<string>;
+  /** Every `applied` log line of ns (objects changed), in time order. */
+  appliedTimeline: { at: number; sha7: string }[];
+  /** S3 key → body, for keys under cluster/ns/. */
+  keys: Map<string, string>;
+  now: number;
+  /** No fault active since (operator down, S3 down, apiserver down; plus recovery). */
+  quietSince: number;
+  /** Fault windows, each extended by the time recovery takes. */
+  faults: { from: number; to: number }[];
+  /** Windows in which the cluster's controllers were impaired (an apiserver restart until a canary rolled out). */
+  impaired: { from: number; to: number }[];
+  final: boolean;
+}
+
+export const meaningAt = (ctx: Ctx, sha7: string): NsMeaning | undefined => {
+  const id = ctx.idOf7.get(sha7);
+  const c = id === undefined ? undefined : ctx.commits[id];
+  return c ? meaning(c.ns[ctx.nsIndex] as CommitModel['ns'][number]) : undefined;
+};
+
+interface DepExpect {
+  required: boolean;
+  success: boolean;
+  reasons: Set<Reason>;
+  bound: number;
+  /** When the operator saw the sha that made this outcome expected. */
+  since: number;
+}
+
+export interface Expect {
+  sha7: string;
+  firstSeen: number;
+  /** Position of the first sighting in the seen list. */
+  index: number;
+  meaning: NsMeaning;
+  deps: Map<string, DepExpect>;
+  /** Shas seen after this one (first sighting order), for Superseded and the success-time check. */
+  later: string[];
+}
+
+const isoRe = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+const failedRe = /^(\S+) ([A-Za-z]+): ([\s\S]+?)\s*$/;
+
+/** What the contract expects for every sha the operator saw, in this namespace. */
+export function expectations(ctx: Ctx): Expect[] {
+  const out: Expect[] = [];
+  const sightings = new Map<string, number[]>();
+  ctx.seen.forEach((s, i) => {
+    sightings.set(s.sha7, [...(sightings.get(s.sha7) ?? []), i]);
+  });
+  for (const [sha7, indexes] of sightings) {
+    const m = meaningAt(ctx, sha7);
+    if (!m) continue; // not a sha of this run: I4 reports files for it
+    const index = indexes[0] as number;
+    const firstSeen = (ctx.seen[index] as Seen).at;
+    const later = ctx.seen
+      .slice(index + 1)
+      .map((s) => s.sha7)
+      .filter((s) => s !== sha7);
+    const deps = new Map<string, DepExpect>();
+    if (m.status === 'valid') {
+      for (const [d, info] of Object.entries(m.deployments)) {
+        const reasons = new Set<Reason>();
+        if (!info.schedulable) reasons.add('RolloutTimeout');
+        if (later.length > 0) reasons.add('Superseded');
+        deps.set(d, {
+          required: true,
+          success: info.schedulable,
+          reasons,
+          bound: ROLLOUT_BOUND_MS,
+          since: firstSeen,
+        });
+      }
+    } else {
+      const reason: Reason = m.status === 'dryrun' ? 'DryRunRejected' : 'InvalidManifests';
+      const add = (d: string, required: boolean, at: number) => {
+        const cur = deps.get(d);
+        if (!cur) {
+          deps.set(d, {
+            required,
+            success: false,
+            reasons: new Set([reason]),
+            bound: FAILURE_BOUND_MS,
+            since: at,
+          });
+        } else if (required && !cur.required) {
+          cur.required = true;
+          cur.since = at;
+        }
+      };
+      // Each sighting (a rewind shows a sha again) fails the inventory of its time: the last
+      // applied set, i.e. the valid shas seen before it back to one known to have been applied
+      // (a seen sha may have been superseded before its apply).
+      for (const at of indexes) {
+        const candidates: NsMeaning[] = [];
+        for (let i = at - 1; i >= 0; i--) {
+          const s = ctx.seen[i] as Seen;
+          const cm = meaningAt(ctx, s.sha7);
+          if (cm?.status !== 'valid') continue;
+          candidates.push(cm);
+          if (ctx.appliedKnown.has(s.sha7)) break;
+        }
+        const names = candidates.map((c) => new Set(Object.keys(c.deployments)));
+        const inAll = names.length
+          ? [...(names[0] as Set<string>)].filter((n) => names.every((x) => x.has(n)))
+          : [];
+        const t = (ctx.seen[at] as Seen).at;
+        for (const d of names.flatMap((x) => [...x])) add(d, false, t);
+        for (const d of inAll) add(d, true, t);
+        for (const d of Object.keys(m.deployments)) add(d, true, t);
+      }
+    }
+    out.push({ sha7, firstSeen, index, meaning: m, deps, later });
+  }
+  return out;
+}
+
+/** I2 and I4 over the namespace's S3 keys. */
+export function checkS3(ctx: Ctx, report: Report): void {
+  const prefix = `${ctx.cluster}/${ctx.ns}`;
+  const exps = expectations(ctx);
+  const byS7 = new Map(exps.map((e) => [e.sha7, e]));
+  const seen7 = new Set(ctx.seen.map((s) => s.sha7));
+
+  // I4: every key names a pushed sha and a deployment git had.
+  for (const key of ctx.keys.keys()) {
+    const k = parseKey(key);
+    if (!k) {
+      report('I4', `badkey ${key}`, `S3 key ${key} is not cluster/ns/deployment/sha7[.failed]`);
+      continue;
+    }
+    if (!ctx.idOf7.has(k.sha7)) {
+      report('I4', `unknown-sha ${key}`, `S3 key ${key}: ${k.sha7} was never pushed in this run`);
+    } else if (!seen7.has(k.sha7)) {
+      report(
+        'I4',
+        `unseen-sha ${key}`,
+        `S3 key ${key}: ${k.sha7} was pushed but the operator never logged it as head`,
+      );
+    }
+    if (!(rolloutDeps as readonly string[]).includes(k.deployment)) {
+      report('I4', `unknown-dep ${key}`, `S3 key ${key}: git never had a Deployment "${k.deployment}"`);
+    }
+  }
+
+  for (const e of exps) {
+    const names = new Set([...e.deps.keys()]);
+    for (const key of ctx.keys.keys()) {
+      const k = parseKey(key);
+      if (
+        k &&
+        k.sha7 === e.sha7 &&
+        !names.has(k.deployment) &&
+        (rolloutDeps as readonly string[]).includes(k.deployment)
+      ) {
+        report(
+          'I2',
+          `unexpected ${key}`,
+          `S3 key ${key}: ${k.deployment} is neither in the set at ${e.sha7} (${e.meaning.why}) nor in the inventory`,
+        );
+      }
+    }
+    for (const [d, x] of e.deps) {
+      const okKey = `${prefix}/${d}/${e.sha7}`;
+      const failKey = `${okKey}.failed`;
+      const okBody = ctx.keys.get(okKey);
+      const failBody = ctx.keys.get(failKey);
+      const where = `${d}@${e.sha7} (${e.meaning.why}${e.meaning.deployments[d] && !e.meaning.deployments[d].schedulable ? ', unschedulable' : ''})`;
+      if (okBody !== undefined && failBody !== undefined) {
+        report(
+          'I2',
+          `both ${okKey}`,
+          `${where}: both ${okKey} (${okBody.trim()}) and .failed (${failBody.trim()})`,
+        );
+      }
+      // An outcome recorded later than its bound, with no fault in between, is late too.
+      const body = okBody ?? failBody;
+      const t = body === undefined ? Number.NaN : Date.parse(body.trim().split(' ')[0] as string);
+      const faulted = ctx.faults.some((f) => f.from <= t && f.to >= x.since);
+      if (t > x.since + x.bound && !faulted) {
+        report(
+          'I2',
+          `slow ${okKey}`,
+          `${where}: outcome recorded at ${new Date(t).toISOString()}, ${((t - x.since) / 1000).toFixed(1)} s after the operator saw it (bound ${x.bound / 1000} s, no fault in between)`,
+        );
+      }
+      if (okBody !== undefined) checkSuccess(ctx, e, d, x, okBody, where, report);
+      if (failBody !== undefined) checkFailure(ctx, e, d, x, failBody, where, byS7, report);
+      if (okBody === undefined && failBody === undefined && x.required) {
+        if (ctx.final) {
+          report(
+            'I2',
+            `missing ${okKey}`,
+            `${where}: no outcome file after quiescence (seen ${age(ctx, x.since)} ago)`,
+          );
+        } else if (ctx.now > Math.max(x.since, ctx.quietSince) + x.bound) {
+          report(
+            'I2',
+            `late ${okKey}`,
+            `${where}: no outcome file ${age(ctx, x.since)} after the operator saw it (bound ${x.bound / 1000} s after the last fault healed)`,
+          );
+        }
+      }
+    }
+  }
+}
+
+const age = (ctx: Ctx, t: number) => `${((ctx.now - t) / 1000).toFixed(1)} s`;
+
+function checkSuccess(
+  ctx: Ctx,
+  e: Expect,
+  d: string,
+  x: DepExpect,
+  body: string,
+  where: string,
+  report: Report,
+) {
+  const key = `${ctx.cluster}/${ctx.ns}/${d}/${e.sha7}`;
+  if (!x.success) {
+    report(
+      'I2',
+      `bad-success ${key}`,
+      `${where}: success file written, but that deployment could not become healthy at that sha`,
+    );
+  }
+  if (!isoRe.test(body.trim()))
+    report('I2', `body ${key}`, `${key}: body ${JSON.stringify(body)} is not an ISO UTC time`);
+  // A success time is when the deployment was healthy at this sha's spec: the set applied last
+  // before that moment (`applied` is logged whenever objects changed) must hold the same spec.
+  // The body has whole seconds: any set applied in effect during [t, t + 1 s) will do.
+  const fp = e.meaning.deployments[d]?.fp;
+  const t = Date.parse(body.trim());
+  const before = ctx.appliedTimeline.filter((a) => a.at <= t).at(-1);
+  const during = ctx.appliedTimeline.filter((a) => a.at > t && a.at < t + 1000);
+  const candidates = [...(before ? [before] : []), ...during];
+  const same = (a: { sha7: string }) => {
+    const m = meaningAt(ctx, a.sha7);
+    return m?.status !== 'valid' || m.deployments[d]?.fp === fp;
+  };
+  if (candidates.length && !candidates.some(same)) {
+    const current = candidates.at(-1) as { at: number; sha7: string };
+    const cur = meaningAt(ctx, current.sha7);
+    report(
+      'I2',
+      `stale-success ${key}`,
+      `${where}: success time ${body.trim()}, but the set in effect then was ${current.sha7} (applied ${new Date(current.at).toISOString()}), which ${cur?.deployments[d] ? 'changed' : 'removed'} ${d}`,
+    );
+  }
+}
+
+function checkFailure(
+  ctx: Ctx,
+  e: Expect,
+  d: string,
+  x: DepExpect,
+  body: string,
+  where: string,
+  byS7: Map<string, Expect>,
+  report: Report,
+) {
+  const key = `${ctx.cluster}/${ctx.ns}/${d}/${e.sha7}.failed`;
+  const m = failedRe.exec(body);
+  const reason = m?.[2] as Reason | undefined;
+  if (!m || !isoRe.test(m[1] as string) || !(REASONS as readonly string[]).includes(m[2] as string)) {
+    report(
+      'I2',
+      `body ${key}`,
+      `${key}: body ${JSON.stringify(body.slice(0, 200))} is not "<ISO time> <Reason>: <message>"`,
+    );
+    return;
+  }
+  const t = Date.parse(m[1] as string);
+  // A rollout that timed out while the cluster's controllers were blind says nothing about the
+  // operator: the Deployment really did not roll out in time.
+  const excused =
+    reason === 'RolloutTimeout' &&
+    ctx.impaired.some((w) => w.from <= t && w.to >= t - (ROLLOUT_TIMEOUT_S + 5) * 1000);
+  if (reason && !x.reasons.has(reason) && excused) {
+    report('ENV', `env ${key}`, `${where}: RolloutTimeout while the controllers were impaired`);
+  } else if (reason && !x.reasons.has(reason)) {
+    const allowed = x.success ? 'success' : [...x.reasons].join('/') || 'none';
+    report(
+      'I2',
+      `reason ${key}`,
+      `${where}: .failed with ${reason} (${(m[3] as string).slice(0, 160)}); allowed here: ${allowed}${x.reasons.size ? '' : ''}`,
+    );
+  }
+  if (reason === 'RolloutTimeout') {
+    if (t < x.since + ROLLOUT_TIMEOUT_S * 1000 - 2000) {
+      report(
+        'I2',
+        `early-timeout ${key}`,
+        `${where}: RolloutTimeout at ${m[1]}, less than ROLLOUT_TIMEOUT after the operator saw it`,
+      );
+    }
+  }
+  if (reason === 'Superseded') {
+    const by = /Superseded by ([0-9a-f]{7})/.exec(m[3] as string)?.[1];
+    if (!by || !byS7.has(by) || by === e.sha7) {
+      report(
+        'I2',
+        `superseded-by ${key}`,
+        `${where}: "${(m[3] as string).slice(0, 120)}" names no sha the operator saw after it`,
+      );
+    }
+  }
+}
+
+/** I3: the Version's applied/deployed against the shas seen. */
+export function checkVersion(ctx: Ctx, v: VersionView | undefined, report: Report): void {
+  const ns = ctx.ns;
+  if (!v) {
+    report('I3', `no-version ${ns}`, `Version ${ns} does not exist`);
+    return;
+  }
+  const validSeen = ctx.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid');
+  if (v.applied) {
+    const m = meaningAt(ctx, v.applied);
+    if (!m)
+      report(
+        'I3',
+        `applied-unknown ${ns} ${v.applied}`,
+        `${ns}: applied ${v.applied} is not a sha of this run`,
+      );
+    else if (m.status !== 'valid')
+      report(
+        'I3',
+        `applied-invalid ${ns} ${v.applied}`,
+        `${ns}: applied ${v.applied} is an invalid set (${m.why})`,
+      );
+  }
+  if (v.deployed) {
+    const m = meaningAt(ctx, v.deployed);
+    const unsched = m ? Object.entries(m.deployments).filter(([, i]) => !i.schedulable) : [];
+    if (m?.status !== 'valid' || unsched.length) {
+      report(
+        'I3',
+        `deployed-bad ${ns} ${v.deployed}`,
+        `${ns}: deployed ${v.deployed}, but not every workload can be healthy there (${m ? m.why : 'unknown sha'}${unsched.length ? `; unschedulable: ${unsched.map(([n]) => n).join(',')}` : ''})`,
+      );
+    }
+  }
+  if (!ctx.final) return;
+  const latest = validSeen.at(-1);
+  if (latest && v.applied !== latest.sha7) {
+    report(
+      'I3',
+      `applied-final ${ns}`,
+      `${ns}: at quiescence applied is ${v.applied ?? '(none)'}, the latest valid sha the operator saw is ${latest.sha7}${ctx.appliedKnown.has(latest.sha7) ? '' : ' (no sign it was ever applied)'}`,
+    );
+  }
+  const target = latest ? meaningAt(ctx, latest.sha7) : undefined;
+  if (latest && target && Object.values(target.deployments).every((i) => i.schedulable)) {
+    if (v.deployed !== latest.sha7) {
+      report(
+        'I3',
+        `deployed-final ${ns}`,
+        `${ns}: at quiescence deployed is ${v.deployed ?? '(none)'}, expected ${latest.sha7} (every workload schedulable)`,
+      );
+    }
+  } else if (latest) {
+    // The latest sha is not deployable: deployed must be the latest sha whose deployments all
+    // reported healthy (by their S3 files), or a later deployable one.
+    const okAt = (s7: string) => {
+      const m = meaningAt(ctx, s7);
+      return (
+        m?.status === 'valid' &&
+        Object.keys(m.deployments).every((d) => ctx.keys.has(`${ctx.cluster}/${ns}/${d}/${s7}`))
+      );
+    };
+    const lastIdx = (s7: string | undefined) => (s7 ? ctx.seen.map((s) => s.sha7).lastIndexOf(s7) : -1);
+    const best = [...ctx.seen].reverse().find((s) => okAt(s.sha7));
+    if (best && lastIdx(v.deployed) < lastIdx(best.sha7)) {
+      report(
+        'I3',
+        `deployed-old ${ns}`,
+        `${ns}: at quiescence deployed is ${v.deployed ?? '(none)'}, but every deployment reported healthy at the later ${best.sha7}`,
+      );
+    }
+  }
+}
+
+/** I1: the objects of the set at `sha7` (valid) are in the cluster with their fields. */
+export function objectMismatches(ctx: Ctx, sha7: string, live: LiveObject[], strictPrune: boolean): string[] {
+  const m = meaningAt(ctx, sha7);
+  if (m?.status !== 'valid') return [];
+  const problems: string[] = [];
+  const find = (kind: string, name: string) => live.find((o) => o.kind === kind && o.name === name);
+  for (const want of m.objects) {
+    const got = find(want.kind, want.name);
+    const id = `${want.kind}/${want.name}`;
+    if (!got) {
+      problems.push(`${id} is missing`);
+      continue;
+    }
+    if (!(MANAGED_BY in got.labels)) problems.push(`${id} lacks the ${MANAGED_BY} label`);
+    if (want.image && got.image !== want.image) problems.push(`${id} image ${got.image}, want ${want.image}`);
+    if (want.unsched !== undefined && !!got.nodeSelector !== want.unsched)
+      problems.push(
+        `${id} nodeSelector ${JSON.stringify(got.nodeSelector)}, want ${want.unsched ? 'the unschedulable one' : 'none'}`,
+      );
+    if (want.data && JSON.stringify(got.data) !== JSON.stringify(want.data))
+      problems.push(`${id} data ${JSON.stringify(got.data)}, want ${JSON.stringify(want.data)}`);
+    if (want.port && got.port !== want.port) problems.push(`${id} port ${got.port}, want ${want.port}`);
+  }
+  if (strictPrune) {
+    for (const o of live) {
+      if (!(MANAGED_BY in o.labels)) continue;
+      if (!m.objects.some((w) => w.kind === o.kind && w.name === o.name))
+        problems.push(`${o.kind}/${o.name} was not pruned`);
+    }
+  }
+  return problems;
+}
+
+/** I1: the hand-made objects are as they were made. */
+export function handmadeProblems(
+  live: LiveObject[],
+  want: { cmResourceVersion: string; deployGeneration: number },
+): string[] {
+  const problems: string[] = [];
+  const cm = live.find((o) => o.kind === 'ConfigMap' && o.name === 'not-ours');
+  const dep = live.find((o) => o.kind === 'Deployment' && o.name === 'handmade');
+  if (!cm) problems.push('ConfigMap/not-ours was deleted');
+  else if (cm.resourceVersion !== want.cmResourceVersion) problems.push('ConfigMap/not-ours was modified');
+  if (!dep) problems.push('Deployment/handmade was deleted');
+  else {
+    if (dep.generation !== want.deployGeneration)
+      problems.push(`Deployment/handmade spec changed (generation ${dep.generation})`);
+    if (MANAGED_BY in dep.labels) problems.push('Deployment/handmade got the managed-by label');
+    if (dep.managers.includes('git-sync-operator'))
+      problems.push('Deployment/handmade has fields managed by git-sync-operator');
+  }
+  if (cm?.managers.includes('git-sync-operator'))
+    problems.push('ConfigMap/not-ours has fields managed by git-sync-operator');
+  return problems;
+}
