@@ -75,7 +75,10 @@ async function rejected(
   assert.notEqual(v?.applied, short(sha));
   for (const e of errors) assert.match(v?.status?.lastError ?? '', e);
   assert.equal(condition(v, 'Stalled')?.reason, reason);
-  assert.deepEqual(await w.s3.listKeys(`iowa-a/${dev}/bedrock/${short(sha)}`), [], 'a wrong S3 signal');
+  // CI waiting on bedrock at this sha hears the failure and its reason at once, and nothing else.
+  const key = `iowa-a/${dev}/bedrock/${short(sha)}`;
+  assert.deepEqual(await w.s3.listKeys(key), [`${key}.failed`], 'not exactly one .failed signal');
+  assert.match((await w.s3.getObject(`${key}.failed`)) ?? '', new RegExp(`^\\S+Z ${reason}: `));
   assert.ok(
     await w.s3.getObject(`iowa-a/${prod}/bedrock/${short(sha)}`),
     'no S3 file for the good namespace',
@@ -163,7 +166,7 @@ test('a name only the server refuses (Service "web.v2": not a DNS label) fails t
     'a Service name the server refuses',
     { 'svc.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: web.v2}\nspec: {ports: [{port: 80}]}\n' },
     [/iowa-a\/bedrock-dev\/svc\.yaml:1: Service\/web\.v2: .*422 Invalid.*web\.v2/],
-    'ApplyFailed',
+    'DryRunRejected',
   );
 });
 
@@ -205,7 +208,7 @@ test('a cluster-scoped kind only the server knows as such (IPAddress) is refused
     'IPAddress',
     { 'ip.yaml': 'apiVersion: networking.k8s.io/v1\nkind: IPAddress\nmetadata: {name: 10.96.0.99}\n' },
     [/iowa-a\/bedrock-dev\/ip\.yaml:1: IPAddress\/.*IPAddress is cluster-scoped/],
-    'ApplyFailed',
+    'DryRunRejected',
   );
   assert.equal((await w.cp.request('GET', '/apis/networking.k8s.io/v1/ipaddresses/10.96.0.99')).status, 404);
 });
@@ -230,7 +233,7 @@ test('unknown kinds: the dry-run rejects the whole set before any write', async 
       /iowa-a\/bedrock-dev\/widget\.yaml:1: Widget\/\*?.*the server has no kind Widget in example\.com\/v1/,
       /iowa-a\/bedrock-dev\/wat\.yaml:1: Wat\/\*?.*the server has no kind Wat in v1/,
     ],
-    'ApplyFailed',
+    'DryRunRejected',
   );
 });
 

@@ -167,7 +167,7 @@ test('d. branch deleted: nothing touched, BranchNotFound naming the branch, reco
   assert.deepEqual(await snapshot(w, ns, kinds), before);
 });
 
-test('d. force-push of an unrelated history (another repo): nothing applied or pruned, no S3 file, error names the folder; recovers', async () => {
+test('d. force-push of an unrelated history (another repo): nothing applied or pruned, InvalidManifests .failed only, error names the folder; recovers', async () => {
   const good = await w.repo.head();
   const before = await snapshot(w, ns, kinds);
   const other = await createConfigRepo({ 'README.md': 'another project\n', 'app/main.go': 'package main\n' });
@@ -193,7 +193,10 @@ test('d. force-push of an unrelated history (another repo): nothing applied or p
     await new Promise((r) => setTimeout(r, 3000)); // several intervals
     assert.deepEqual(await snapshot(w, ns, kinds), before, 'objects were pruned or changed');
     assert.equal((await w.version(ns))?.applied, short(good));
-    assert.deepEqual(await w.s3.listKeys(`iowa-a/${ns}/bedrock/${short(alien)}`), [], 'a wrong S3 signal');
+    // CI waiting on bedrock (from the inventory) hears InvalidManifests, and nothing else.
+    const key = `iowa-a/${ns}/bedrock/${short(alien)}`;
+    assert.deepEqual(await w.s3.listKeys(key), [`${key}.failed`], 'not exactly one .failed signal');
+    assert.match((await w.s3.getObject(`${key}.failed`)) ?? '', /^\S+Z InvalidManifests: /);
   } finally {
     await w.repo.forcePush(good);
   }
@@ -206,7 +209,7 @@ test('d. force-push of an unrelated history (another repo): nothing applied or p
   assert.deepEqual(await snapshot(w, ns, kinds), before);
 });
 
-test('d. every file deleted from the repo: nothing pruned, lastError names the folder, no S3 file; recovers', async () => {
+test('d. every file deleted from the repo: nothing pruned, lastError names the folder, InvalidManifests .failed only; recovers', async () => {
   const before = await snapshot(w, ns, kinds);
   const applied = (await w.version(ns))?.applied;
   const all = (
@@ -221,7 +224,9 @@ test('d. every file deleted from the repo: nothing pruned, lastError names the f
   assert.equal(v.applied, applied);
   await new Promise((r) => setTimeout(r, 3000));
   assert.deepEqual(await snapshot(w, ns, kinds), before, 'objects were pruned');
-  assert.deepEqual(await w.s3.listKeys(`iowa-a/${ns}/bedrock/${short(empty)}`), [], 'a wrong S3 signal');
+  const key = `iowa-a/${ns}/bedrock/${short(empty)}`;
+  assert.deepEqual(await w.s3.listKeys(key), [`${key}.failed`], 'not exactly one .failed signal');
+  assert.match((await w.s3.getObject(`${key}.failed`)) ?? '', /^\S+Z InvalidManifests: /);
   const back = await w.repo.commit(
     appFiles(`iowa-a/${ns}`, 'bedrock', { image: 'mozmeao/bedrock:g2' }),
     'files back',
@@ -335,8 +340,15 @@ test('security: at LOG_LEVEL=debug no secret reaches logs, events, /metrics or t
   assert.match(logs, /AuthFailed/);
   assert.match(logs, /"level":"(info|debug)"/);
   const events = await w.kubectl('-n', secretsNs, 'get', 'events', '-o', 'json');
-  assert.match(events, /ApplyFailed/);
+  assert.match(events, /DryRunRejected/);
   const version = JSON.stringify(await w.version(secretsNs));
+  // The failure files CI reads carry the apiserver's message too.
+  const s3Bodies = (
+    await Promise.all(
+      (await w.s3.listKeys(`iowa-a/${secretsNs}/`)).map(async (k) => `${k} ${await w.s3.getObject(k)}`),
+    )
+  ).join('\n');
+  assert.match(s3Bodies, new RegExp(`${short(bad)}\\.failed \\S+Z DryRunRejected: .*pull-secret`));
   const secrets = {
     'git password': password,
     'webhook secret': hook,
@@ -354,6 +366,7 @@ test('security: at LOG_LEVEL=debug no secret reaches logs, events, /metrics or t
     events,
     '/metrics': metrics,
     Version: version,
+    'S3 files': s3Bodies,
   };
   const leaks: string[] = [];
   for (const [what, value] of Object.entries(secrets))
