@@ -166,8 +166,9 @@ export async function reconcile(
       ),
     });
     // The cluster still runs the last applied set: its rollout still decides that sha's outcome.
-    if (opts.wait !== false) version = await followApplied(deps, ns, version, nlog, opts.signal);
+    // The failure files go out now, not after the live set's rollout wait below.
     version = await flushPending(deps, version, nlog, opts.signal);
+    if (opts.wait !== false) version = await followApplied(deps, ns, version, nlog, opts.signal);
     return { ...result, error: safe, reason, pending: version.status?.pending?.length ?? 0 };
   };
   const inventoryDeployments = () =>
@@ -283,6 +284,8 @@ export async function reconcile(
     v = await versions.patchStatus(v, { inventory: refs });
   }
 
+  // Superseded files (and any left by an earlier pass) go out before the rollout wait.
+  v = await flushPending(deps, v, nlog, opts.signal);
   if (opts.wait === false) return { ...result, ok: true };
 
   // health + notify + record

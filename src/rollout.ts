@@ -65,8 +65,11 @@ export async function awaitRollout(deps: Deps, t: RolloutTarget): Promise<Rollou
   /** True when something was new. */
   const record = async (outcomes: Outcome[]): Promise<boolean> => {
     const patch = recordOutcomes(v.status, config.clusterName, ns, outcomes);
-    if (patch) v = await versions.patchStatus(v, patch);
-    return !!patch;
+    if (!patch) return false;
+    v = await versions.patchStatus(v, patch);
+    // Each file goes out as soon as it is decided: CI never waits for the other workloads.
+    v = await flushPending(deps, v, nlog, signal);
+    return true;
   };
   const wait = await waitForRollout(client, mapper, ns, refs, {
     timeoutMs: alreadyFailed ? 2_000 : config.rolloutTimeoutSeconds * 1000,

@@ -17,8 +17,11 @@ export type Outcome =
   | { deployment: string; sha: string; healthyAt: string }
   | { deployment: string; sha: string; reason: FailureReason; message: string };
 
-/** How many decided pairs are remembered per namespace (a ring: the oldest go first). */
-export const decidedLimit = 200;
+/**
+ * How many decided pairs are remembered per namespace (a ring: the oldest go first) — about 20 KiB
+ * of status. A force-push back to a commit decided longer ago than that may be told again.
+ */
+export const decidedLimit = 1000;
 
 export const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 

@@ -262,6 +262,30 @@ test('a commit superseded while it rolls out gets Superseded; one whose spec the
   });
 });
 
+test('a broken commit during a rollout is told at once; the rollout it did not replace goes on until a valid commit supersedes it', async () => {
+  await withOperator({ GIT_SYNC_INTERVAL: '1', ROLLOUT_TIMEOUT: '120' }, async () => {
+    const stuck = await w.repo.commit(
+      { [`${folder}/api.yaml`]: deployment('api', { stuck: true }) },
+      'stuck',
+    );
+    await waitVersion(w, ns, 'stuck applied', (v) => v.applied === short(stuck));
+    const broken = await w.repo.commit({ [`${folder}/web.yaml`]: 'kind: [\n' }, 'broken while api rolls out');
+    for (const d of ['api', 'web']) {
+      const r = await waitCli(d, broken, '30s');
+      assert.equal(r.code, 1, `${d}: ${r.stdout}${r.stderr}`);
+      // Not held back by the stuck rollout of the applied commit (ROLLOUT_TIMEOUT is 120 s).
+      assert.ok(r.seconds < 15, `${d}@broken told after ${r.seconds} s`);
+    }
+    // The broken commit applied nothing, so it superseded nothing: api@stuck is still undecided.
+    assert.deepEqual(await outcome('api', stuck), { ok: undefined, failed: undefined });
+    const fix = await w.repo.commit(healthySet(), 'fixed');
+    const r = await waitCli('api', stuck, '30s');
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`Superseded by ${short(fix)}`));
+    assert.equal((await waitCli('api', fix)).code, 0);
+  });
+});
+
 test('a prune killed half-way is finished by the next pass', async () => {
   await w.repo.commit(
     {
