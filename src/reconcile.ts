@@ -15,7 +15,7 @@ import { loadNamespace } from './manifests/load.ts';
 import { type KubeObject, type ObjectRef, refKey, refOf } from './manifests/object.ts';
 import type { Metrics } from './metrics.ts';
 import type { Notifier } from './notify/s3.ts';
-import { awaitRollout, flushPending } from './rollout.ts';
+import { awaitRollout, flushPending, inlineFlushMs } from './rollout.ts';
 import type { Commit, GitSource } from './source/git.ts';
 import { redact } from './source/redact.ts';
 import { setCondition } from './version/conditions.ts';
@@ -167,8 +167,9 @@ export async function reconcile(
     });
     // The cluster still runs the last applied set: its rollout still decides that sha's outcome.
     // The failure files go out now, not after the live set's rollout wait below.
-    version = await flushPending(deps, version, nlog, opts.signal);
+    version = await flushPending(deps, version, nlog, opts.signal, inlineFlushMs);
     if (opts.wait !== false) version = await followApplied(deps, ns, version, nlog, opts.signal);
+    version = await flushPending(deps, version, nlog, opts.signal);
     return { ...result, error: safe, reason, pending: version.status?.pending?.length ?? 0 };
   };
   const inventoryDeployments = () =>
@@ -285,7 +286,7 @@ export async function reconcile(
   }
 
   // Superseded files (and any left by an earlier pass) go out before the rollout wait.
-  v = await flushPending(deps, v, nlog, opts.signal);
+  v = await flushPending(deps, v, nlog, opts.signal, inlineFlushMs);
   if (opts.wait === false) return { ...result, ok: true };
 
   // health + notify + record

@@ -13,6 +13,9 @@ import { recordEvent } from './version/events.ts';
 import { nowIso, type Outcome, recordOutcomes } from './version/outcomes.ts';
 import type { DeploymentState, PendingFile, Version } from './version/types.ts';
 
+/** How long a write on the way may hold a reconcile (the full flush at its end has no bound). */
+export const inlineFlushMs = 2_000;
+
 /** status.lastSyncTime is refreshed this often when nothing else changes. */
 const lastSyncRefreshMs = 5 * 60_000;
 
@@ -68,7 +71,7 @@ export async function awaitRollout(deps: Deps, t: RolloutTarget): Promise<Rollou
     if (!patch) return false;
     v = await versions.patchStatus(v, patch);
     // Each file goes out as soon as it is decided: CI never waits for the other workloads.
-    v = await flushPending(deps, v, nlog, signal);
+    v = await flushPending(deps, v, nlog, signal, inlineFlushMs);
     return true;
   };
   const wait = await waitForRollout(client, mapper, ns, refs, {
@@ -143,15 +146,22 @@ export async function awaitRollout(deps: Deps, t: RolloutTarget): Promise<Rollou
   return { version: v, ready };
 }
 
-/** Writes every pending S3 file; what fails stays pending for the next interval (or restart). */
+/**
+ * Writes every pending S3 file; what fails stays pending for the next interval (or restart).
+ * `budgetMs` bounds a write on the way (the moment a file is decided): a slow or hung S3 then
+ * costs the rollout a few seconds, and the file waits for the next flush.
+ */
 export async function flushPending(
   deps: Deps,
   v: Version,
   log: Logger,
-  signal?: AbortSignal,
+  stop?: AbortSignal,
+  budgetMs?: number,
 ): Promise<Version> {
   const pending = v.status?.pending ?? [];
   if (pending.length === 0) return v;
+  const budget = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
+  const signal = budget ? (stop ? AbortSignal.any([stop, budget]) : budget) : stop;
   if (!deps.notifier) {
     return deps.versions.patchStatus(v, { pending: [] });
   }

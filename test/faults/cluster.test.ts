@@ -202,7 +202,11 @@ test('b. the operator killed after the S3 write but before the status records it
       w,
       ns,
       'pending delivered by the new operator',
-      (x) => (x.status?.pending ?? []).length === 0 && x.status?.deployments?.bedrock?.notified === true,
+      // The file goes out before `deployed` is recorded: wait for both.
+      (x) =>
+        (x.status?.pending ?? []).length === 0 &&
+        x.status?.deployments?.bedrock?.notified === true &&
+        x.deployed === short(sha),
       120_000,
     );
     assert.equal(v.deployed, short(sha));
