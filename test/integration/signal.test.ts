@@ -104,6 +104,13 @@ async function outcome(deployment: string, sha: string) {
   return { ok: await w.s3.getObject(key), failed: await w.s3.getObject(`${key}.failed`) };
 }
 
+/** Commits an api whose pods can never be ready and waits until the operator applied it. */
+async function applyStuckApi(): Promise<string> {
+  const stuck = await w.repo.commit({ [`${folder}/api.yaml`]: deployment('api', { stuck: true }) }, 'stuck');
+  await waitVersion(w, ns, 'stuck applied', (v) => v.applied === short(stuck));
+  return stuck;
+}
+
 test('a folder whose files hold no object (every way) applies and prunes nothing, says why, and CI hears InvalidManifests', async () => {
   const ways: Record<string, RepoChanges> = {
     'a comment': { [`${folder}/api.yaml`]: '# emptied\n', [`${folder}/web.yaml`]: '# emptied\n' },
@@ -220,11 +227,7 @@ test('broken YAML and a set the dry-run rejects: `wait` exits 1 within seconds w
 test('a commit superseded while it rolls out gets Superseded; one whose spec the next commit keeps counts for both', async () => {
   await withOperator({ GIT_SYNC_INTERVAL: '1', ROLLOUT_TIMEOUT: '120' }, async () => {
     // api can never be ready at `stuck`; a fix 5 s later supersedes it.
-    const stuck = await w.repo.commit(
-      { [`${folder}/api.yaml`]: deployment('api', { stuck: true }) },
-      'stuck',
-    );
-    await waitVersion(w, ns, 'stuck applied', (v) => v.applied === short(stuck));
+    const stuck = await applyStuckApi();
     await new Promise((r) => setTimeout(r, 5_000));
     const fix = await w.repo.commit(
       { [`${folder}/api.yaml`]: deployment('api', { image: 'example/api:3' }) },
@@ -264,11 +267,7 @@ test('a commit superseded while it rolls out gets Superseded; one whose spec the
 
 test('a broken commit during a rollout is told at once; the rollout it did not replace goes on until a valid commit supersedes it', async () => {
   await withOperator({ GIT_SYNC_INTERVAL: '1', ROLLOUT_TIMEOUT: '120' }, async () => {
-    const stuck = await w.repo.commit(
-      { [`${folder}/api.yaml`]: deployment('api', { stuck: true }) },
-      'stuck',
-    );
-    await waitVersion(w, ns, 'stuck applied', (v) => v.applied === short(stuck));
+    const stuck = await applyStuckApi();
     const broken = await w.repo.commit({ [`${folder}/web.yaml`]: 'kind: [\n' }, 'broken while api rolls out');
     for (const d of ['api', 'web']) {
       const r = await waitCli(d, broken, '30s');
