@@ -248,6 +248,8 @@ export async function reconcile(
   // wait on (spec unchanged) or the older sha is superseded.
   const started = startRollouts(v.status, sha, deployments);
   const superseded = recordOutcomes(v.status, config.clusterName, ns, started.superseded);
+  // Empty on a resync of the same sha: no key, so an unchanged status is not written again.
+  const states = { ...superseded?.deployments, ...started.deployments };
   v = await versions.patchStatus(v, {
     commit: sha,
     author: commit.author,
@@ -256,7 +258,7 @@ export async function reconcile(
     // an error) is finished by the next pass.
     inventory: [...refs, ...stale],
     ...superseded,
-    deployments: { ...superseded?.deployments, ...started.deployments },
+    ...(Object.keys(states).length ? { deployments: states } : {}),
     lastError: '',
     conditions: setCondition(v.status?.conditions, {
       type: 'Stalled',
