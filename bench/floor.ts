@@ -9,10 +9,16 @@ const plural: Record<string, string> = {
   HorizontalPodAutoscaler: '/apis/autoscaling/v2/namespaces/NS/horizontalpodautoscalers/',
 };
 
+/** Where and as whom to PATCH: the apiserver's URL, its CA and a bearer token. */
+export interface ApiTarget {
+  server: string;
+  ca: Buffer;
+  token: string;
+}
+
+/** Seconds to PATCH every object with `concurrency` requests in flight. */
 export async function rawApply(
-  server: string,
-  ca: Buffer,
-  token: string,
+  { server, ca, token }: ApiTarget,
   namespace: string,
   objects: KubeObject[],
   concurrency: number,

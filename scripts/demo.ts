@@ -11,12 +11,12 @@ import { promote } from '../src/ci/promote.ts';
 import { waitForDeploy } from '../src/ci/wait.ts';
 import { s3Client } from '../src/notify/s3-client.ts';
 import type { Version } from '../src/version/types.ts';
-import { type ControlPlane, startControlPlane } from '../test/cluster/controlplane.ts';
-import { createConfigRepo } from '../test/fixtures/git.ts';
-import { startS3 } from '../test/fixtures/s3.ts';
-import { operatorEnv } from '../test/support/env.ts';
-import { removeDir, run, tempDir } from '../test/support/proc.ts';
-import { appFiles } from '../test/support/seed.ts';
+import { type ControlPlane, startControlPlane } from '../testbed/controlplane.ts';
+import { operatorEnv } from '../testbed/env.ts';
+import { createConfigRepo } from '../testbed/git.ts';
+import { removeDir, run, tempDir } from '../testbed/proc.ts';
+import { startS3 } from '../testbed/s3.ts';
+import { appFiles } from '../testbed/seed.ts';
 
 const ns = 'bedrock-demo';
 const clusters = ['iowa-a', 'frankfurt'] as const;
@@ -116,18 +116,7 @@ async function main(): Promise<void> {
   await run('git', ['-C', clone, 'commit', '--quiet', '-am', 'bedrock v2 to all-clusters']);
   say('CI: committed image mozmeao/bedrock:v2 to all-clusters/; promoting to iowa-a, then frankfurt');
 
-  const timeline: {
-    cluster: string;
-    sha: string;
-    pushed: number;
-    applied?: number;
-    deployed?: number;
-    s3?: number;
-  }[] = [];
-  process.env.GIT_AUTHOR_NAME = 'ci';
-  process.env.GIT_AUTHOR_EMAIL = 'ci@example.invalid';
-  process.env.GIT_COMMITTER_NAME = 'ci';
-  process.env.GIT_COMMITTER_EMAIL = 'ci@example.invalid';
+  const timeline: Entry[] = [];
   await promote({
     repo: clone,
     namespace: ns,

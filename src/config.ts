@@ -1,5 +1,10 @@
 // Environment → typed Config. Every problem is one line naming the variable (the CLI exits 2).
+// The variables, their defaults and docs are the table in config/variables.ts; this is the one module
+// (with the CLI entry, which hands its env down) that may look at process.env.
 import { readFileSync } from 'node:fs';
+import { type Env, read, type VariableName } from './config/variables.ts';
+
+export type { Env, VariableName } from './config/variables.ts';
 
 export interface Config {
   /** git URL: https://, http://, ssh://, scp-style user@host:path, or file:// */
@@ -46,17 +51,28 @@ const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const branchName = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$/;
 const repoUrl = /^(https?:\/\/|ssh:\/\/|file:\/\/|git:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/;
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /** pino's levels. */
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export function loadConfig(env: Env = process.env): Config {
-  const get = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v ? v : undefined;
-  };
-  const required = (name: string, hint: string): string => {
+/**
+ * The process environment, for what the Operator builds before it can be handed an env (its git
+ * source and Kubernetes client). Everything else gets the env the CLI entry passes down.
+ */
+export function hostEnv(): Env {
+  return process.env;
+}
+
+/** LOG_LEVEL, checked: an unknown level would fail later in pino, unnamed. */
+export function logLevel(env: Env): string {
+  const level = read(env, 'LOG_LEVEL') as string;
+  if (!logLevels.includes(level))
+    throw new ConfigError('LOG_LEVEL', `"${level}" must be one of ${logLevels.join(', ')}`);
+  return level;
+}
+
+export function loadConfig(env: Env): Config {
+  const get = (name: VariableName): string | undefined => read(env, name);
+  const required = (name: VariableName, hint: string): string => {
     const v = get(name);
     if (!v) throw new ConfigError(name, `is required (${hint})`);
     return v;
@@ -85,12 +101,9 @@ export function loadConfig(env: Env = process.env): Config {
       'LEASE_NAMESPACE',
       `"${leaseNamespace}" is not a valid namespace name (lowercase DNS label)`,
     );
-  // The logger is made from LOG_LEVEL after this: an unknown level would fail there, unnamed.
-  const logLevel = get('LOG_LEVEL');
-  if (logLevel && !logLevels.includes(logLevel))
-    throw new ConfigError('LOG_LEVEL', `"${logLevel}" must be one of ${logLevels.join(', ')}`);
+  logLevel(env);
 
-  const syncIntervalSeconds = positiveNumber(env, 'GIT_SYNC_INTERVAL', 60);
+  const syncIntervalSeconds = positiveNumber(env, 'GIT_SYNC_INTERVAL') as number;
   return {
     configRepo,
     configBranch,
@@ -98,21 +111,21 @@ export function loadConfig(env: Env = process.env): Config {
     clusterName,
     s3Bucket: get('S3_BUCKET'),
     syncIntervalSeconds,
-    rolloutTimeoutSeconds: positiveNumber(env, 'ROLLOUT_TIMEOUT', 600),
+    rolloutTimeoutSeconds: positiveNumber(env, 'ROLLOUT_TIMEOUT') as number,
     // Drift is repaired on the next interval by default, unless told to check less often.
-    driftIntervalSeconds: positiveNumber(env, 'DRIFT_INTERVAL', syncIntervalSeconds),
+    driftIntervalSeconds: positiveNumber(env, 'DRIFT_INTERVAL') ?? syncIntervalSeconds,
     webhookSecret: get('WEBHOOK_SECRET'),
-    forceConflicts: bool(env, 'FORCE_CONFLICTS', false),
+    forceConflicts: bool(env, 'FORCE_CONFLICTS'),
     sshKeyFile: safePath(env, 'GIT_SSH_KEY_FILE'),
     sshKnownHostsFile: safePath(env, 'GIT_SSH_KNOWN_HOSTS'),
-    workDir: get('GSO_WORK_DIR') ?? '/tmp/git-sync-operator',
-    applyConcurrency: positiveInteger(env, 'APPLY_CONCURRENCY', 32),
+    workDir: get('GSO_WORK_DIR') as string,
+    applyConcurrency: positiveInteger(env, 'APPLY_CONCURRENCY'),
     leaderElection: {
-      enabled: bool(env, 'LEADER_ELECT', true),
+      enabled: bool(env, 'LEADER_ELECT'),
       namespace: leaseNamespace ?? get('POD_NAMESPACE') ?? (managedNamespaces[0] as string),
-      durationSeconds: positiveNumber(env, 'LEASE_DURATION', 15),
+      durationSeconds: positiveNumber(env, 'LEASE_DURATION') as number,
     },
-    listen: listenAddress(get('LISTEN_ADDRESS') ?? '0.0.0.0:8080'),
+    listen: listenAddress(get('LISTEN_ADDRESS') as string),
   };
 }
 
@@ -139,7 +152,8 @@ function parseNamespaces(raw: string): string[] {
 
 /** The pod's own namespace: POD_NAMESPACE (downward API) or the mounted service-account file. */
 function ownNamespace(env: Env): string {
-  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
+  const pod = read(env, 'POD_NAMESPACE');
+  if (pod) return pod;
   try {
     return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
   } catch {
@@ -150,9 +164,10 @@ function ownNamespace(env: Env): string {
 /** Node timers overflow (and then fire after 1 ms) beyond 2^31-1 ms, so seconds stay below that. */
 const maxSeconds = Math.floor(0x7fffffff / 1000);
 
-function positiveNumber(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
+/** Seconds; undefined when neither set nor given a default in the table. */
+function positiveNumber(env: Env, name: VariableName): number | undefined {
+  const raw = read(env, name);
+  if (!raw) return undefined;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0 || n > maxSeconds)
     throw new ConfigError(name, `"${raw}" must be a positive number of seconds, at most ${maxSeconds}`);
@@ -160,25 +175,23 @@ function positiveNumber(env: Env, name: string, fallback: number): number {
 }
 
 /** A count (e.g. workers): a fraction below 1 would mean no worker at all. */
-function positiveInteger(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
+function positiveInteger(env: Env, name: VariableName): number {
+  const raw = read(env, name) as string;
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(name, `"${raw}" must be a positive integer`);
   return n;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (!raw) return fallback;
+function bool(env: Env, name: VariableName): boolean {
+  const raw = read(env, name)?.toLowerCase() ?? '';
   if (['1', 'true', 'yes'].includes(raw)) return true;
   if (['0', 'false', 'no'].includes(raw)) return false;
   throw new ConfigError(name, `"${raw}" must be true or false`);
 }
 
 /** A file path that may be placed inside git's ssh command line: no quotes or shell metacharacters. */
-function safePath(env: Env, name: string): string | undefined {
-  const raw = env[name]?.trim();
+function safePath(env: Env, name: VariableName): string | undefined {
+  const raw = read(env, name);
   if (!raw) return undefined;
   if (!/^[A-Za-z0-9._/@+-]+$/.test(raw))
     throw new ConfigError(name, 'must be a plain file path (letters, digits, . _ / @ + -)');

@@ -63,56 +63,14 @@ export class LeaderElector {
     signal: AbortSignal,
     onStandby?: (err?: Error) => void,
   ): Promise<{ lost: AbortSignal; release: () => Promise<void> }> {
-    const leaseMs = this.opts.durationSeconds * 1000;
-    const retry = this.retryMs;
-    for (;;) {
-      // An attempt slower than a lease duration acts on a stale view of the Lease: give it up.
-      const slow = AbortSignal.timeout(leaseMs);
-      let failed: Error | undefined;
-      try {
-        if (await this.tryAcquireOrRenew(AbortSignal.any([signal, slow]))) break;
-      } catch (err) {
-        if (signal.aborted) throw err;
-        if (!slow.aborted && !transient(err)) throw err;
-        failed = slow.aborted
-          ? new Error(`no answer within the lease duration (${leaseMs / 1000} s)`)
-          : (err as Error);
-        this.log.warn(
-          { lease: `${this.opts.namespace}/${this.opts.name}`, retryInSeconds: retry / 1000 },
-          `lease attempt failed: ${failed.message}`,
-        );
-      }
-      onStandby?.(failed);
-      await sleep(retry, undefined, { signal });
-    }
+    await this.waitForLease(signal, onStandby);
     this.log.info(
       { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.identity },
       'became leader',
     );
     const lost = new AbortController();
     const stop = new AbortController();
-    void (async () => {
-      let lastRenew = Date.now();
-      while (!signal.aborted && !stop.signal.aborted) {
-        await sleep(retry, undefined, { signal: AbortSignal.any([signal, stop.signal]) }).catch(() => {});
-        if (signal.aborted || stop.signal.aborted) break;
-        // A renewal (and the check after it) may take until the lease runs out, never longer: a
-        // hung apiserver must not keep a leader writing past its lease.
-        const until = AbortSignal.any([
-          signal,
-          stop.signal,
-          AbortSignal.timeout(Math.max(lastRenew + leaseMs - Date.now(), 1)),
-        ]);
-        const ok = await this.tryAcquireOrRenew(until).catch(() => false);
-        if (signal.aborted || stop.signal.aborted) break;
-        if (ok) lastRenew = Date.now();
-        else if (Date.now() - lastRenew >= leaseMs || (await this.heldByOther(until))) {
-          this.log.error({ identity: this.identity }, 'lost the leader lease: stopping all writes');
-          lost.abort();
-          break;
-        }
-      }
-    })();
+    void this.keepRenewing(signal, stop.signal, lost);
     return {
       lost: lost.signal,
       release: async () => {
@@ -120,6 +78,62 @@ export class LeaderElector {
         await this.release();
       },
     };
+  }
+
+  private async waitForLease(signal: AbortSignal, onStandby?: (err?: Error) => void): Promise<void> {
+    for (;;) {
+      const { won, failed } = await this.standbyAttempt(signal);
+      if (won) return;
+      onStandby?.(failed);
+      await sleep(this.retryMs, undefined, { signal });
+    }
+  }
+
+  /** One attempt to take the lease; a failure the apiserver may get over is logged and returned. */
+  private async standbyAttempt(signal: AbortSignal): Promise<{ won: boolean; failed?: Error }> {
+    const leaseMs = this.opts.durationSeconds * 1000;
+    // An attempt slower than a lease duration acts on a stale view of the Lease: give it up.
+    const slow = AbortSignal.timeout(leaseMs);
+    try {
+      return { won: await this.tryAcquireOrRenew(AbortSignal.any([signal, slow])) };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      if (!slow.aborted && !transient(err)) throw err;
+      const failed = slow.aborted
+        ? new Error(`no answer within the lease duration (${leaseMs / 1000} s)`)
+        : (err as Error);
+      this.log.warn(
+        { lease: `${this.opts.namespace}/${this.opts.name}`, retryInSeconds: this.retryMs / 1000 },
+        `lease attempt failed: ${failed.message}`,
+      );
+      return { won: false, failed };
+    }
+  }
+
+  /** Renews every retry period until `signal` or `stop` ends it; aborts `lost` when the lease is gone. */
+  private async keepRenewing(signal: AbortSignal, stop: AbortSignal, lost: AbortController): Promise<void> {
+    const leaseMs = this.opts.durationSeconds * 1000;
+    const ended = () => signal.aborted || stop.aborted;
+    let lastRenew = Date.now();
+    while (!ended()) {
+      await sleep(this.retryMs, undefined, { signal: AbortSignal.any([signal, stop]) }).catch(() => {});
+      if (ended()) break;
+      // A renewal (and the check after it) may take until the lease runs out, never longer: a
+      // hung apiserver must not keep a leader writing past its lease.
+      const until = AbortSignal.any([
+        signal,
+        stop,
+        AbortSignal.timeout(Math.max(lastRenew + leaseMs - Date.now(), 1)),
+      ]);
+      const ok = await this.tryAcquireOrRenew(until).catch(() => false);
+      if (ended()) break;
+      if (ok) lastRenew = Date.now();
+      else if (Date.now() - lastRenew >= leaseMs || (await this.heldByOther(until))) {
+        this.log.error({ identity: this.identity }, 'lost the leader lease: stopping all writes');
+        lost.abort();
+        break;
+      }
+    }
   }
 
   /** True if we hold the lease after this call. */
@@ -137,8 +151,8 @@ export class LeaderElector {
       renewTime: microTime(now),
     };
     if (!current) {
-      try {
-        await this.client.json('POST', this.path, {
+      return unlessConflict(
+        this.client.json('POST', this.path, {
           signal,
           body: {
             apiVersion: 'coordination.k8s.io/v1',
@@ -146,21 +160,13 @@ export class LeaderElector {
             metadata: { name: this.opts.name, namespace: this.opts.namespace },
             spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
           },
-        });
-        return true;
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 409) return false;
-        throw err;
-      }
+        }),
+      );
     }
-    const held = current.spec.holderIdentity;
-    const renewed = Date.parse(current.spec.renewTime ?? '') || 0;
-    const expired =
-      renewed + (current.spec.leaseDurationSeconds ?? this.opts.durationSeconds) * 1000 < now.getTime();
-    if (held && held !== this.identity && !expired) return false;
-    const takeover = held !== this.identity;
-    try {
-      await this.client.json('PUT', `${this.path}/${this.opts.name}`, {
+    if (this.heldByOtherAt(current, now)) return false;
+    const takeover = current.spec.holderIdentity !== this.identity;
+    return unlessConflict(
+      this.client.json('PUT', `${this.path}/${this.opts.name}`, {
         signal,
         body: {
           ...current,
@@ -172,12 +178,17 @@ export class LeaderElector {
               : {}),
           },
         },
-      });
-      return true;
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 409) return false; // someone else won the race
-      throw err;
-    }
+      }),
+    );
+  }
+
+  /** Another replica holds the lease and its claim has not run out at `now`. */
+  private heldByOtherAt(lease: Lease, now: Date): boolean {
+    const held = lease.spec.holderIdentity;
+    const renewed = Date.parse(lease.spec.renewTime ?? '') || 0;
+    const expired =
+      renewed + (lease.spec.leaseDurationSeconds ?? this.opts.durationSeconds) * 1000 < now.getTime();
+    return !!held && held !== this.identity && !expired;
   }
 
   private async heldByOther(signal: AbortSignal): Promise<boolean> {
@@ -199,6 +210,17 @@ export class LeaderElector {
       // best effort: the lease expires by itself
     }
   }
+}
+
+/** True once the write went through; false on 409 (someone else won the race). */
+function unlessConflict(write: Promise<unknown>): Promise<boolean> {
+  return write.then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof ApiError && err.status === 409) return false;
+      throw err;
+    },
+  );
 }
 
 /** A failure the apiserver may get over: unreachable or timed out (status 0), throttled, 5xx. */

@@ -4,10 +4,8 @@ import { redact } from './source/redact.ts';
 
 export type { Logger };
 
-export function createLogger(
-  level = process.env.LOG_LEVEL?.trim() || 'info', // validated by loadConfig
-  destination?: pino.DestinationStream,
-): Logger {
+/** `level`: LOG_LEVEL as config.ts's logLevel() read and checked it. */
+export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { app: 'git-sync-operator' },

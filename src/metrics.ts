@@ -1,20 +1,27 @@
 // Prometheus metrics (prom-client), one registry per operator so tests can run several.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Reason } from './version/reasons.ts';
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly syncs = new Counter({
-    name: 'gso_syncs_total',
-    help: 'Reconciles of a namespace, by result (ok, failed).',
-    labelNames: ['namespace', 'result'] as const,
-    registers: [this.registry],
-  });
-  readonly errors = new Counter({
-    name: 'gso_errors_total',
-    help: 'Errors, by namespace ("" for the source) and reason.',
-    labelNames: ['namespace', 'reason'] as const,
-    registers: [this.registry],
-  });
+  private readonly counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers: [this.registry] });
+  private readonly info = (name: string, help: string) =>
+    new Gauge<'namespace' | 'sha'>({
+      name,
+      help,
+      labelNames: ['namespace', 'sha'],
+      registers: [this.registry],
+    });
+
+  readonly syncs = this.counter('gso_syncs_total', 'Reconciles of a namespace, by result (ok, failed).', [
+    'namespace',
+    'result',
+  ]);
+  readonly errors = this.counter('gso_errors_total', 'Errors, by namespace ("" for the source) and reason.', [
+    'namespace',
+    'reason',
+  ]);
   readonly duration = new Histogram({
     name: 'gso_sync_duration_seconds',
     help: 'Time of one reconcile, from manifests to record (including the rollout wait).',
@@ -22,42 +29,30 @@ export class Metrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600],
     registers: [this.registry],
   });
-  readonly applied = new Counter({
-    name: 'gso_objects_applied_total',
-    help: 'Objects written by server-side apply.',
-    labelNames: ['namespace'] as const,
-    registers: [this.registry],
-  });
-  readonly pruned = new Counter({
-    name: 'gso_objects_pruned_total',
-    help: 'Objects deleted because git no longer has them.',
-    labelNames: ['namespace'] as const,
-    registers: [this.registry],
-  });
-  readonly appliedCommit = new Gauge({
-    name: 'gso_applied_commit_info',
-    help: 'The short sha last applied in each namespace (value 1).',
-    labelNames: ['namespace', 'sha'] as const,
-    registers: [this.registry],
-  });
-  readonly deployedCommit = new Gauge({
-    name: 'gso_deployed_commit_info',
-    help: 'The short sha last healthy in each namespace (value 1).',
-    labelNames: ['namespace', 'sha'] as const,
-    registers: [this.registry],
-  });
-  readonly gitRequests = new Counter({
-    name: 'gso_git_requests_total',
-    help: 'git network operations, by kind (ls-remote, fetch) and result.',
-    labelNames: ['op', 'result'] as const,
-    registers: [this.registry],
-  });
-  readonly s3Writes = new Counter({
-    name: 'gso_s3_writes_total',
-    help: 'S3 completion/failure file writes, by result.',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
+  readonly applied = this.counter('gso_objects_applied_total', 'Objects written by server-side apply.', [
+    'namespace',
+  ]);
+  readonly pruned = this.counter(
+    'gso_objects_pruned_total',
+    'Objects deleted because git no longer has them.',
+    ['namespace'],
+  );
+  readonly appliedCommit = this.info(
+    'gso_applied_commit_info',
+    'The short sha last applied in each namespace (value 1).',
+  );
+  readonly deployedCommit = this.info(
+    'gso_deployed_commit_info',
+    'The short sha last healthy in each namespace (value 1).',
+  );
+  readonly gitRequests = this.counter(
+    'gso_git_requests_total',
+    'git network operations, by kind (ls-remote, fetch) and result.',
+    ['op', 'result'],
+  );
+  readonly s3Writes = this.counter('gso_s3_writes_total', 'S3 completion/failure file writes, by result.', [
+    'result',
+  ]);
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gso_' });
@@ -66,7 +61,7 @@ export class Metrics {
   /** Records one namespace's result; the info gauges keep only the current sha. */
   record(
     ns: string,
-    r: { ok: boolean; applied: number; pruned: number; sha7?: string; deployed?: string; reason?: string },
+    r: { ok: boolean; applied: number; pruned: number; sha7?: string; deployed?: string; reason?: Reason },
     seconds: number,
   ): void {
     this.syncs.inc({ namespace: ns, result: r.ok ? 'ok' : 'failed' });

@@ -9,12 +9,13 @@ import { RestMapper } from './kube/mapping.ts';
 import { LeaderElector } from './leader.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
-import { s3Notifier } from './notify/s3.ts';
-import { type Deps, type ReconcileOptions, type ReconcileResult, reconcile } from './reconcile.ts';
+import { s3Sink } from './notify/s3.ts';
 import { type Commit, GitSource, SourceError } from './source/git.ts';
-import { displayUrl } from './source/redact.ts';
-import { setCondition } from './version/conditions.ts';
+import { short } from './source/sha.ts';
+import { notDone } from './sync/context.ts';
+import { type Deps, type ReconcileOptions, type ReconcileResult, reconcile } from './sync/index.ts';
 import { ensureCrd } from './version/crd.ts';
+import { Recorder } from './version/recorder.ts';
 import { VersionStore } from './version/store.ts';
 
 export interface OperatorOptions {
@@ -23,6 +24,9 @@ export interface OperatorOptions {
   /** Environment for the AWS SDK (default: process.env). */
   env?: NodeJS.ProcessEnv;
 }
+
+/** The leader lease while held: `lost` aborts when it runs out. */
+type Lease = { lost: AbortSignal; release: () => Promise<void> };
 
 interface Running {
   sha: string;
@@ -73,7 +77,9 @@ export class Operator {
         sshKnownHostsFile: config.sshKnownHostsFile,
       }),
       versions: new VersionStore(client),
-      notifier: config.s3Bucket ? s3Notifier(config.s3Bucket, opts.env) : undefined,
+      sinks: config.s3Bucket
+        ? [s3Sink({ bucket: config.s3Bucket, cluster: config.clusterName, env: opts.env ?? process.env })]
+        : [],
       log,
       metrics: this.metrics,
       manifests: new Map(),
@@ -88,7 +94,7 @@ export class Operator {
     if (head.sha !== this.commit?.sha) {
       const sha = await this.counted('fetch', () => git.fetch(head));
       this.commit = await git.commit(sha);
-      log.info({ sha: sha.slice(0, 7), branch: head.branch, message: this.commit.message }, 'new commit');
+      log.info({ sha: short(sha), branch: head.branch, message: this.commit.message }, 'new commit');
     }
     return this.commit;
   }
@@ -102,40 +108,10 @@ export class Operator {
 
   /** Runs until `signal` aborts; git failures back off, the cluster is left as it is. */
   async run(signal: AbortSignal): Promise<'stopped' | 'lost-lease'> {
-    const { log, client } = this.deps;
-    const le = this.config.leaderElection;
-    let lease: { lost: AbortSignal; release: () => Promise<void> } | undefined;
-    if (le.enabled) {
-      const elector = new LeaderElector(
-        client,
-        { namespace: le.namespace, name: 'git-sync-operator', durationSeconds: le.durationSeconds },
-        log,
-      );
-      log.info(
-        { lease: `${le.namespace}/git-sync-operator`, identity: elector.identity },
-        'waiting for the leader lease',
-      );
-      // A standby's loop is its lease attempts: each one ticks, so /healthz holds while another
-      // replica leads, and fails (standbyStallMs) only if the attempts stop.
-      this.standbyStallMs = elector.standbyStallMs;
-      this.lastTick = Date.now();
-      try {
-        lease = await elector.acquire(signal, (err) => {
-          this.lastTick = Date.now();
-          // /readyz: a standby that reached the apiserver and found the lease held is ready. The
-          // generated Deployment uses readiness only for availability (no Service): an unready
-          // standby would keep a 2-replica Deployment from ever being Available (Recreate: every
-          // replica must be), hang `kubectl rollout status`, and never be healthy by this operator's
-          // own rule for a Deployment (src/health/status.ts). A failed attempt proves nothing yet.
-          if (!err) this.ready = true;
-        });
-      } catch (err) {
-        if (signal.aborted) return 'stopped';
-        throw err;
-      } finally {
-        this.standbyStallMs = undefined;
-        this.lastTick = Date.now();
-      }
+    let lease: Lease | undefined;
+    if (this.config.leaderElection.enabled) {
+      lease = await this.acquireLease(signal);
+      if (!lease) return 'stopped';
     }
     const active = lease ? AbortSignal.any([signal, lease.lost]) : signal;
     await this.ensureCrd();
@@ -143,20 +119,7 @@ export class Operator {
     while (!active.aborted) {
       this.lastTick = Date.now();
       this.wakeRequested = false;
-      try {
-        const commit = await this.refresh();
-        // Also on the first success: a restart must not leave a stale SourceAvailable=False behind.
-        if (this.sourceState !== '') await this.markSource(undefined);
-        delay = this.config.syncIntervalSeconds;
-        for (const ns of this.config.managedNamespaces) this.schedule(ns, commit);
-      } catch (err) {
-        delay = Math.min(delay * 2, Math.max(300, this.config.syncIntervalSeconds));
-        const reason = err instanceof SourceError ? err.reason : 'Error';
-        log.error({ reason, retryInSeconds: delay }, (err as Error).message);
-        if (err instanceof SourceError) await this.markSource(err);
-        // Keep repairing drift and delivering S3 files from the last good commit.
-        if (this.commit) for (const ns of this.config.managedNamespaces) this.schedule(ns, this.commit);
-      }
+      delay = await this.tick(delay);
       await this.sleep(delay * 1000, active);
     }
     for (const r of this.running.values()) r.abort.abort();
@@ -164,6 +127,62 @@ export class Operator {
     if (lease?.lost.aborted) return 'lost-lease';
     await lease?.release();
     return 'stopped';
+  }
+
+  /** Waits for the leader lease; undefined when stopped while standing by. */
+  private async acquireLease(signal: AbortSignal): Promise<Lease | undefined> {
+    const { log, client } = this.deps;
+    const le = this.config.leaderElection;
+    const elector = new LeaderElector(
+      client,
+      { namespace: le.namespace, name: 'git-sync-operator', durationSeconds: le.durationSeconds },
+      log,
+    );
+    log.info(
+      { lease: `${le.namespace}/git-sync-operator`, identity: elector.identity },
+      'waiting for the leader lease',
+    );
+    // A standby's loop is its lease attempts: each one ticks, so /healthz holds while another
+    // replica leads, and fails (standbyStallMs) only if the attempts stop.
+    this.standbyStallMs = elector.standbyStallMs;
+    this.lastTick = Date.now();
+    try {
+      return await elector.acquire(signal, (err) => {
+        this.lastTick = Date.now();
+        // /readyz: a standby that reached the apiserver and found the lease held is ready. The
+        // generated Deployment uses readiness only for availability (no Service): an unready
+        // standby would keep a 2-replica Deployment from ever being Available (Recreate: every
+        // replica must be), hang `kubectl rollout status`, and never be healthy by this operator's
+        // own rule for a Deployment (src/health/status.ts). A failed attempt proves nothing yet.
+        if (!err) this.ready = true;
+      });
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      throw err;
+    } finally {
+      this.standbyStallMs = undefined;
+      this.lastTick = Date.now();
+    }
+  }
+
+  /** One poll: schedule every namespace at the head. Returns the delay before the next (backs off on git errors). */
+  private async tick(delay: number): Promise<number> {
+    const { log } = this.deps;
+    try {
+      const commit = await this.refresh();
+      // Also on the first success: a restart must not leave a stale SourceAvailable=False behind.
+      if (this.sourceState !== '') await this.markSource(undefined);
+      for (const ns of this.config.managedNamespaces) this.schedule(ns, commit);
+      return this.config.syncIntervalSeconds;
+    } catch (err) {
+      const next = Math.min(delay * 2, Math.max(300, this.config.syncIntervalSeconds));
+      const reason = err instanceof SourceError ? err.reason : 'Error';
+      log.error({ reason, retryInSeconds: next }, (err as Error).message);
+      if (err instanceof SourceError) await this.markSource(err);
+      // Keep repairing drift and delivering S3 files from the last good commit.
+      if (this.commit) for (const ns of this.config.managedNamespaces) this.schedule(ns, this.commit);
+      return next;
+    }
   }
 
   /** Starts a sync now instead of at the next interval (webhook). */
@@ -196,9 +215,13 @@ export class Operator {
       })(),
     };
     this.running.set(ns, entry);
-    entry.done.finally(() => {
-      if (this.running.get(ns) === entry) this.running.delete(ns);
-    });
+    // Forget the entry when it ends; its errors are the reconcile's own (logged there), and the
+    // next schedule() or run()'s shutdown awaits `done` itself.
+    entry.done
+      .finally(() => {
+        if (this.running.get(ns) === entry) this.running.delete(ns);
+      })
+      .catch(() => {});
   }
 
   private async reconcileNamespace(
@@ -214,19 +237,10 @@ export class Operator {
     } catch (err) {
       const message = (err as Error).message;
       this.deps.log.error({ namespace: ns }, message);
-      r = {
-        namespace: ns,
-        sha: commit.sha,
-        ok: false,
-        changed: [],
-        unchanged: 0,
-        pruned: [],
-        ready: false,
-        error: message,
-      };
+      r = { ...notDone(ns, commit.sha), error: message };
     }
     if (!opts.dryRun) {
-      const sha7 = commit.sha.slice(0, 7);
+      const sha7 = short(commit.sha);
       const outcome = {
         ok: r.ok,
         applied: r.changed.length,
@@ -273,20 +287,13 @@ export class Operator {
 
   /** SourceAvailable condition on every Version, written only when it changes. */
   private async markSource(err: SourceError | undefined): Promise<void> {
-    const message = err ? err.message : `following ${displayUrl(this.config.configRepo)}`;
     if ((err?.message ?? '') === this.sourceState) return;
     this.sourceState = err?.message ?? '';
+    const recDeps = { ...this.deps, cluster: this.config.clusterName };
     for (const ns of this.config.managedNamespaces) {
       try {
-        const v = await this.deps.versions.get(ns);
-        await this.deps.versions.patchStatus(v, {
-          conditions: setCondition(v.status?.conditions, {
-            type: 'SourceAvailable',
-            status: err ? 'False' : 'True',
-            reason: err ? err.reason : 'Fetched',
-            message,
-          }),
-        });
+        const rec = await Recorder.open(recDeps, ns, this.deps.log);
+        await rec.source(err, this.config.configRepo);
       } catch (e) {
         this.deps.log.warn({ namespace: ns }, `cannot record source state: ${(e as Error).message}`);
       }

@@ -1,5 +1,5 @@
 // HTTP endpoints: /healthz, /readyz, /metrics, POST /hooks/git.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -31,47 +31,105 @@ export function loopAlive(
 /** Webhook bodies are small JSON push events; anything bigger is refused before it is read. */
 export const maxBodyBytes = 1024 * 1024;
 
+/** What a handler answers; the dispatcher writes it. */
+interface Reply {
+  status: number;
+  body: string;
+  type?: string | undefined;
+}
+
+interface Route {
+  method: 'GET' | 'POST';
+  path: string;
+  handler: (req: IncomingMessage) => Reply | Promise<Reply>;
+  /**
+   * Another method on this path gets 405 "<method> only"; without it, 404 (what the GET
+   * endpoints have always answered).
+   */
+  refuseOtherMethods?: boolean;
+}
+
+const reply = (status: number, body: string, type?: string): Reply => ({ status, body, type });
+
+function routes(deps: ServerDeps): Route[] {
+  const deliveries = new DeliveryLog();
+  return [
+    {
+      method: 'GET',
+      path: '/healthz',
+      handler: () => (deps.healthy() ? reply(200, 'ok\n') : reply(500, 'loop stalled\n')),
+    },
+    {
+      method: 'GET',
+      path: '/readyz',
+      handler: () => (deps.ready() ? reply(200, 'ok\n') : reply(503, 'no successful sync yet\n')),
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handler: async () =>
+        reply(200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType),
+    },
+    {
+      method: 'POST',
+      path: '/hooks/git',
+      handler: (req) => gitHook(deps, deliveries, req),
+      refuseOtherMethods: true,
+    },
+  ];
+}
+
+/** A push event from the git host: verified, deduplicated, then the loop is woken. */
+async function gitHook(deps: ServerDeps, deliveries: DeliveryLog, req: IncomingMessage): Promise<Reply> {
+  if (!deps.webhookSecret) return reply(404, 'webhook disabled: set WEBHOOK_SECRET\n');
+  const body = await readLimited(req, maxBodyBytes);
+  if (!body) return reply(413, `body larger than ${maxBodyBytes} bytes\n`);
+  const verdict = verify(deps.webhookSecret, req.headers, body);
+  if (!verdict.ok) {
+    deps.log.warn({ remote: req.socket.remoteAddress }, `webhook refused: ${verdict.why}`);
+    return reply(401, `${verdict.why}\n`);
+  }
+  if (verdict.delivery && !deliveries.first(verdict.delivery))
+    return reply(200, 'duplicate delivery ignored\n');
+  deps.log.info({ provider: verdict.provider }, 'webhook: syncing now');
+  deps.wake();
+  return reply(202, 'sync started\n');
+}
+
+function dispatch(table: readonly Route[], req: IncomingMessage): Reply | Promise<Reply> {
+  const path = (req.url ?? '/').split('?')[0];
+  const onPath = table.filter((r) => r.path === path);
+  const route = onPath.find((r) => r.method === req.method);
+  if (route) return route.handler(req);
+  const refusing = onPath.find((r) => r.refuseOtherMethods);
+  if (refusing) return reply(405, `${refusing.method} only\n`);
+  return reply(404, 'not found\n');
+}
+
+async function serve(
+  table: readonly Route[],
+  log: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const send = (r: Reply) => {
+    res.writeHead(r.status, { 'content-type': r.type ?? 'text/plain' }).end(r.body);
+  };
+  try {
+    send(await dispatch(table, req));
+  } catch (err) {
+    log.error(`http: ${(err as Error).message}`);
+    if (!res.headersSent) send(reply(500, 'internal error\n'));
+  }
+}
+
 export async function startServer(
   deps: ServerDeps,
   host: string,
   port: number,
 ): Promise<{ server: Server; port: number }> {
-  const deliveries = new DeliveryLog();
-  const server = createServer(async (req, res) => {
-    const send = (status: number, body: string, type = 'text/plain') => {
-      res.writeHead(status, { 'content-type': type }).end(body);
-    };
-    try {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method === 'GET' && path === '/healthz')
-        return send(deps.healthy() ? 200 : 500, deps.healthy() ? 'ok\n' : 'loop stalled\n');
-      if (req.method === 'GET' && path === '/readyz')
-        return send(deps.ready() ? 200 : 503, deps.ready() ? 'ok\n' : 'no successful sync yet\n');
-      if (req.method === 'GET' && path === '/metrics') {
-        return send(200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
-      }
-      if (path === '/hooks/git') {
-        if (req.method !== 'POST') return send(405, 'POST only\n');
-        if (!deps.webhookSecret) return send(404, 'webhook disabled: set WEBHOOK_SECRET\n');
-        const body = await readLimited(req, maxBodyBytes);
-        if (!body) return send(413, `body larger than ${maxBodyBytes} bytes\n`);
-        const verdict = verify(deps.webhookSecret, req.headers, body);
-        if (!verdict.ok) {
-          deps.log.warn({ remote: req.socket.remoteAddress }, `webhook refused: ${verdict.why}`);
-          return send(401, `${verdict.why}\n`);
-        }
-        if (verdict.delivery && !deliveries.first(verdict.delivery))
-          return send(200, 'duplicate delivery ignored\n');
-        deps.log.info({ provider: verdict.provider }, 'webhook: syncing now');
-        deps.wake();
-        return send(202, 'sync started\n');
-      }
-      send(404, 'not found\n');
-    } catch (err) {
-      deps.log.error(`http: ${(err as Error).message}`);
-      if (!res.headersSent) send(500, 'internal error\n');
-    }
-  });
+  const table = routes(deps);
+  const server = createServer((req, res) => void serve(table, deps.log, req, res));
   server.requestTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,6 +3,7 @@
 // before touching the next cluster.
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Env, hostEnv } from '../config.ts';
 import { parseSet } from '../manifests/load.ts';
 import { runGit } from '../source/exec.ts';
 
@@ -13,6 +14,11 @@ export interface PromoteOptions {
   namespace: string;
   clusters: string[];
   push: boolean;
+  /**
+   * git's environment (the caller's: credential helpers, ssh agent; the CLI passes its own);
+   * prompts are always off. Default: the process's (see hostEnv).
+   */
+  env?: Env;
   /** Waits for one deployment at one sha; resolves to the outcome's state. */
   wait?: (cluster: string, deployment: string, sha: string) => Promise<'deployed' | 'failed' | 'timeout'>;
   log: (line: string) => void;
@@ -26,6 +32,18 @@ export interface PromoteStep {
 }
 
 export async function promote(o: PromoteOptions): Promise<PromoteStep[]> {
+  const set = await readSource(o);
+  const steps: PromoteStep[] = [];
+  for (const cluster of o.clusters) {
+    const step = await promoteTo(o, cluster, set);
+    steps.push(step);
+    if (o.wait) await waitFor(o, step);
+  }
+  return steps;
+}
+
+/** all-clusters/NS/: its manifest files and Deployments; a broken set is refused. */
+async function readSource(o: PromoteOptions): Promise<{ files: string[]; deployments: string[] }> {
   const source = join(o.repo, 'all-clusters', o.namespace);
   const files = (await readdir(source, { withFileTypes: true }))
     .filter((e) => e.isFile() && manifest.test(e.name))
@@ -39,42 +57,42 @@ export async function promote(o: PromoteOptions): Promise<PromoteStep[]> {
   const deployments = set.objects
     .filter((p) => p.object.kind === 'Deployment')
     .map((p) => p.object.metadata.name);
+  return { files, deployments };
+}
 
-  const steps: PromoteStep[] = [];
-  for (const cluster of o.clusters) {
-    const target = join(o.repo, cluster, o.namespace);
-    await mkdir(target, { recursive: true });
-    for (const e of await readdir(target, { withFileTypes: true })) {
-      if (e.isFile() && manifest.test(e.name) && !files.includes(e.name)) await rm(join(target, e.name));
-    }
-    for (const f of files) await copyFile(join(source, f), join(target, f));
-    await git(o.repo, ['add', '--all', '--', join(cluster, o.namespace)]);
-    const changed =
-      (await git(o.repo, ['status', '--porcelain', '--', join(cluster, o.namespace)])).trim() !== '';
-    if (changed)
-      await git(o.repo, [
-        'commit',
-        '--quiet',
-        '-m',
-        `promote ${o.namespace} to ${cluster}`,
-        '--',
-        join(cluster, o.namespace),
-      ]);
-    if (o.push) await git(o.repo, ['push', '--quiet', 'origin', 'HEAD']);
-    const sha = (await git(o.repo, ['rev-parse', 'HEAD'])).trim();
-    o.log(
-      `${cluster}/${o.namespace}: ${changed ? 'committed' : 'unchanged at'} ${sha.slice(0, 7)}${o.push ? ', pushed' : ''}`,
-    );
-    steps.push({ cluster, sha, changed, deployments });
-    if (o.wait) {
-      for (const d of deployments) {
-        const state = await o.wait(cluster, d, sha);
-        o.log(`${cluster}/${o.namespace}/${d}@${sha.slice(0, 7)}: ${state}`);
-        if (state !== 'deployed') throw new PromoteError(cluster, d, state);
-      }
-    }
+/** Copies the set into CLUSTER/NS/ (dropping files it no longer has), commits and pushes. */
+async function promoteTo(
+  o: PromoteOptions,
+  cluster: string,
+  set: { files: string[]; deployments: string[] },
+): Promise<PromoteStep> {
+  const source = join(o.repo, 'all-clusters', o.namespace);
+  const target = join(o.repo, cluster, o.namespace);
+  await mkdir(target, { recursive: true });
+  for (const e of await readdir(target, { withFileTypes: true })) {
+    if (e.isFile() && manifest.test(e.name) && !set.files.includes(e.name)) await rm(join(target, e.name));
   }
-  return steps;
+  for (const f of set.files) await copyFile(join(source, f), join(target, f));
+  const folder = join(cluster, o.namespace);
+  await git(o, ['add', '--all', '--', folder]);
+  const changed = (await git(o, ['status', '--porcelain', '--', folder])).trim() !== '';
+  if (changed)
+    await git(o, ['commit', '--quiet', '-m', `promote ${o.namespace} to ${cluster}`, '--', folder]);
+  if (o.push) await git(o, ['push', '--quiet', 'origin', 'HEAD']);
+  const sha = (await git(o, ['rev-parse', 'HEAD'])).trim();
+  o.log(
+    `${cluster}/${o.namespace}: ${changed ? 'committed' : 'unchanged at'} ${sha.slice(0, 7)}${o.push ? ', pushed' : ''}`,
+  );
+  return { cluster, sha, changed, deployments: set.deployments };
+}
+
+/** Every Deployment of the step, in turn; the first not deployed stops the promotion. */
+async function waitFor(o: PromoteOptions, step: PromoteStep): Promise<void> {
+  for (const d of step.deployments) {
+    const state = await (o.wait as NonNullable<PromoteOptions['wait']>)(step.cluster, d, step.sha);
+    o.log(`${step.cluster}/${o.namespace}/${d}@${step.sha.slice(0, 7)}: ${state}`);
+    if (state !== 'deployed') throw new PromoteError(step.cluster, d, state);
+  }
 }
 
 export class PromoteError extends Error {
@@ -89,6 +107,7 @@ export class PromoteError extends Error {
   }
 }
 
-async function git(cwd: string, args: string[]): Promise<string> {
-  return (await runGit(args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } })).toString('utf8');
+async function git(o: { repo: string; env?: Env | undefined }, args: string[]): Promise<string> {
+  const env = { ...(o.env ?? hostEnv()), GIT_TERMINAL_PROMPT: '0' };
+  return (await runGit(args, { cwd: o.repo, env })).toString('utf8');
 }

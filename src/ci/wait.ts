@@ -144,60 +144,12 @@ const transientCodes = new Set([
 function classify(err: SdkError, t: WaitTarget, key: string, deadline: number): Answer {
   const status = err.$metadata?.httpStatusCode ?? err.$response?.statusCode;
   const code = err.name ?? 'Error';
-  const where = `bucket ${t.bucket}`;
-  const s3Says = err.message ? `: ${oneLine(err.message)}` : '';
-
-  if (status === undefined) {
-    if (code === 'CredentialsProviderError')
-      throw new WaitRejectedError(
-        code,
-        `no AWS credentials found (${oneLine(err.message ?? code)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or a role) for ${where}`,
-      );
-    // No HTTP answer: refused, reset, DNS, timed out, or cut at the deadline.
-    if (code === 'AbortError')
-      return {
-        kind: 'transient',
-        what:
-          Date.now() >= deadline - 5
-            ? 'no answer before the deadline'
-            : `no answer within ${maxGetMs / 1000} s`,
-      };
-    return { kind: 'transient', what: err.code ?? code };
-  }
+  if (status === undefined) return unanswered(err, t, deadline);
   if (code === 'NoSuchKey') return { kind: 'missing' };
   if (code === 'AccessDenied') return { kind: 'denied' };
-
-  switch (code) {
-    case 'InvalidAccessKeyId':
-      throw new WaitRejectedError(
-        code,
-        `S3 rejected the access key (${code}): check AWS_ACCESS_KEY_ID for ${where}`,
-      );
-    case 'SignatureDoesNotMatch':
-      throw new WaitRejectedError(
-        code,
-        `S3 rejected the request signature (${code}): check AWS_SECRET_ACCESS_KEY (it must belong to AWS_ACCESS_KEY_ID) for ${where}`,
-      );
-    case 'InvalidToken':
-    case 'ExpiredToken':
-    case 'TokenRefreshRequired':
-      throw new WaitRejectedError(
-        code,
-        `S3 rejected the session token (${code}): refresh AWS_SESSION_TOKEN (or unset it for a long-term key) for ${where}`,
-      );
-    case 'NoSuchBucket':
-      throw new WaitRejectedError(
-        code,
-        `bucket ${t.bucket} does not exist (${code}): check --bucket (or S3_BUCKET), AWS_REGION and AWS_ENDPOINT_URL_S3`,
-      );
-    case 'AuthorizationHeaderMalformed':
-    case 'PermanentRedirect':
-    case 'IllegalLocationConstraintException':
-      throw new WaitRejectedError(
-        code,
-        `S3 says ${where} is in another region (${code}${s3Says}): set AWS_REGION to the bucket's region`,
-      );
-  }
+  const s3Says = err.message ? `: ${oneLine(err.message)}` : '';
+  const rejected = rejection(code, t, s3Says);
+  if (rejected) throw rejected;
   if (transientCodes.has(code) || status >= 500 || status === 429 || status === 408 || status < 400)
     return { kind: 'transient', what: `${status} ${code}` };
   // A 404 without a code (a HEAD-like answer, a proxy): the file is not there.
@@ -210,6 +162,62 @@ function classify(err: SdkError, t: WaitTarget, key: string, deadline: number): 
     code,
     `S3 answered ${status} ${code} for s3://${t.bucket}/${key}${s3Says}: check the bucket, AWS_REGION, AWS_ENDPOINT_URL_S3 and the key's permissions`,
   );
+}
+
+/** No HTTP answer: no credentials (rejected), or refused, reset, DNS, timed out, cut at the deadline. */
+function unanswered(err: SdkError, t: WaitTarget, deadline: number): Answer {
+  const code = err.name ?? 'Error';
+  if (code === 'CredentialsProviderError')
+    throw new WaitRejectedError(
+      code,
+      `no AWS credentials found (${oneLine(err.message ?? code)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or a role) for bucket ${t.bucket}`,
+    );
+  if (code === 'AbortError')
+    return {
+      kind: 'transient',
+      what:
+        Date.now() >= deadline - 5
+          ? 'no answer before the deadline'
+          : `no answer within ${maxGetMs / 1000} s`,
+    };
+  return { kind: 'transient', what: err.code ?? code };
+}
+
+/** The codes that mean the credentials or configuration are wrong: polling again cannot help. */
+function rejection(code: string, t: WaitTarget, s3Says: string): WaitRejectedError | undefined {
+  const where = `bucket ${t.bucket}`;
+  switch (code) {
+    case 'InvalidAccessKeyId':
+      return new WaitRejectedError(
+        code,
+        `S3 rejected the access key (${code}): check AWS_ACCESS_KEY_ID for ${where}`,
+      );
+    case 'SignatureDoesNotMatch':
+      return new WaitRejectedError(
+        code,
+        `S3 rejected the request signature (${code}): check AWS_SECRET_ACCESS_KEY (it must belong to AWS_ACCESS_KEY_ID) for ${where}`,
+      );
+    case 'InvalidToken':
+    case 'ExpiredToken':
+    case 'TokenRefreshRequired':
+      return new WaitRejectedError(
+        code,
+        `S3 rejected the session token (${code}): refresh AWS_SESSION_TOKEN (or unset it for a long-term key) for ${where}`,
+      );
+    case 'NoSuchBucket':
+      return new WaitRejectedError(
+        code,
+        `bucket ${t.bucket} does not exist (${code}): check --bucket (or S3_BUCKET), AWS_REGION and AWS_ENDPOINT_URL_S3`,
+      );
+    case 'AuthorizationHeaderMalformed':
+    case 'PermanentRedirect':
+    case 'IllegalLocationConstraintException':
+      return new WaitRejectedError(
+        code,
+        `S3 says ${where} is in another region (${code}${s3Says}): set AWS_REGION to the bucket's region`,
+      );
+  }
+  return undefined;
 }
 
 /** One line, secrets (registered at start-up) replaced, bounded length. */

@@ -21,82 +21,115 @@ export interface WaitResult {
   timedOut: boolean;
 }
 
+export interface Kube {
+  client: KubeClient;
+  mapper: RestMapper;
+}
+
 type WatchEvent = { type: string; object: KubeObject };
 
+/** The health of every workload being waited for, and the one signal that ends all watches. */
+class Tracker {
+  readonly state: Map<string, Health>;
+  private readonly done = new Set<string>();
+  private readonly stop = new AbortController();
+  readonly timeout: AbortSignal;
+  readonly signal: AbortSignal;
+
+  constructor(
+    readonly targets: readonly ObjectRef[],
+    private readonly opts: WaitOptions,
+  ) {
+    this.state = new Map(
+      targets.map((r) => [refKey(r), { state: 'InProgress', reason: `${r.kind}/${r.name}: not seen yet` }]),
+    );
+    this.timeout = AbortSignal.timeout(opts.timeoutMs);
+    this.signal = AbortSignal.any([this.timeout, this.stop.signal, ...(opts.signal ? [opts.signal] : [])]);
+  }
+
+  settled(): boolean {
+    return [...this.state.values()].every((h) => h.state !== 'InProgress');
+  }
+
+  async observe(obj: KubeObject, ref: ObjectRef): Promise<void> {
+    const key = refKey(ref);
+    if (!this.state.has(key)) return;
+    const h = health(obj as Parameters<typeof health>[0]);
+    this.state.set(key, h);
+    if (h.state === 'Ready' && !this.done.has(key)) {
+      this.done.add(key);
+      await this.opts.onReady?.(ref);
+    }
+    if (this.settled()) this.stop.abort();
+  }
+
+  result(): WaitResult {
+    const ready: ObjectRef[] = [];
+    const notReady: WaitResult['notReady'] = [];
+    for (const r of this.targets) {
+      const h = this.state.get(refKey(r)) as Health;
+      if (h.state === 'Ready') ready.push(r);
+      else notReady.push({ ref: r, reason: h.reason, failed: h.state === 'Failed' });
+    }
+    return { ready, notReady, timedOut: this.timeout.aborted && notReady.some((n) => !n.failed) };
+  }
+}
+
 export async function waitForRollout(
-  client: KubeClient,
-  mapper: RestMapper,
+  kube: Kube,
   namespace: string,
   refs: readonly ObjectRef[],
   opts: WaitOptions,
 ): Promise<WaitResult> {
-  const targets = refs.filter((r) => workloadKinds.has(r.kind));
-  const state = new Map<string, Health>(
-    targets.map((r) => [refKey(r), { state: 'InProgress', reason: `${r.kind}/${r.name}: not seen yet` }]),
+  const t = new Tracker(
+    refs.filter((r) => workloadKinds.has(r.kind)),
+    opts,
   );
-  const done = new Set<string>();
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
-  const stop = new AbortController();
-  const signal = AbortSignal.any([timeout, stop.signal, ...(opts.signal ? [opts.signal] : [])]);
-
-  const settled = () => [...state.values()].every((h) => h.state !== 'InProgress');
-  const observe = async (obj: KubeObject, ref: ObjectRef) => {
-    const key = refKey(ref);
-    if (!state.has(key)) return;
-    const h = health(obj as Parameters<typeof health>[0]);
-    state.set(key, h);
-    if (h.state === 'Ready' && !done.has(key)) {
-      done.add(key);
-      await opts.onReady?.(ref);
-    }
-    if (settled()) stop.abort();
-  };
-
   const byKind = new Map<string, ObjectRef[]>();
-  for (const r of targets)
+  for (const r of t.targets)
     byKind.set(`${r.apiVersion}|${r.kind}`, [...(byKind.get(`${r.apiVersion}|${r.kind}`) ?? []), r]);
+  await Promise.all([...byKind.values()].map((group) => watchKind(kube, namespace, group, t)));
+  return t.result();
+}
 
-  await Promise.all(
-    [...byKind.values()].map(async (group) => {
-      const { apiVersion, kind } = group[0] as ObjectRef;
-      const names = new Map(group.map((r) => [r.name, r]));
-      const coll = await mapper.path(apiVersion, kind, namespace);
-      const sel = `labelSelector=${encodeURIComponent(selector)}`;
-      while (!signal.aborted && !settled()) {
-        try {
-          const list = await client.json<{ metadata: { resourceVersion: string }; items: KubeObject[] }>(
-            'GET',
-            `${coll}?${sel}`,
-            { signal },
-          );
-          for (const item of list.items) {
-            const ref = names.get(item.metadata.name);
-            if (ref) await observe({ ...item, apiVersion, kind }, ref); // list items carry no kind
-          }
-          if (settled()) break;
-          const watch = `${coll}?${sel}&watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`;
-          for await (const ev of client.stream(watch, signal) as AsyncGenerator<WatchEvent>) {
-            if (ev.type === 'ERROR') break; // e.g. 410 Gone: relist
-            const ref = names.get(ev.object?.metadata?.name);
-            if (ref && (ev.type === 'ADDED' || ev.type === 'MODIFIED'))
-              await observe({ ...ev.object, apiVersion, kind }, ref);
-            if (signal.aborted) break;
-          }
-        } catch (err) {
-          if (signal.aborted) break;
-          await new Promise((r) => setTimeout(r, 500)); // watch dropped or apiserver blip: relist
-          void err;
-        }
-      }
-    }),
-  );
-
-  const ready: ObjectRef[] = [];
-  const notReady: WaitResult['notReady'] = [];
-  for (const r of targets) {
-    const h = state.get(refKey(r)) as Health;
-    if (h.state === 'Ready') ready.push(r);
-    else notReady.push({ ref: r, reason: h.reason, failed: h.state === 'Failed' });
+/** LIST then WATCH one kind's workloads until all are settled; a dropped watch lists again. */
+async function watchKind(kube: Kube, namespace: string, group: ObjectRef[], t: Tracker): Promise<void> {
+  const { apiVersion, kind } = group[0] as ObjectRef;
+  const names = new Map(group.map((r) => [r.name, r]));
+  const coll = await kube.mapper.path(apiVersion, kind, namespace);
+  const seen = (obj: KubeObject | undefined) => {
+    const ref = names.get(obj?.metadata?.name ?? '');
+    // List and watch items carry no kind.
+    return ref && obj ? t.observe({ ...obj, apiVersion, kind }, ref) : undefined;
+  };
+  while (!t.signal.aborted && !t.settled()) {
+    try {
+      await listAndWatch(kube, `${coll}?labelSelector=${encodeURIComponent(selector)}`, t, seen);
+    } catch {
+      if (t.signal.aborted) break;
+      await new Promise((r) => setTimeout(r, 500)); // watch dropped or apiserver blip: relist
+    }
   }
-  return { ready, notReady, timedOut: timeout.aborted && notReady.some((n) => !n.failed) };
+}
+
+/** One LIST, then a WATCH from its resourceVersion until settled or the watch ends (410 Gone: relist). */
+async function listAndWatch(
+  kube: Kube,
+  query: string,
+  t: Tracker,
+  seen: (obj: KubeObject | undefined) => Promise<void> | undefined,
+): Promise<void> {
+  const list = await kube.client.json<{ metadata: { resourceVersion: string }; items: KubeObject[] }>(
+    'GET',
+    query,
+    { signal: t.signal },
+  );
+  for (const item of list.items) await seen(item);
+  if (t.settled()) return;
+  const watch = `${query}&watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`;
+  for await (const ev of kube.client.stream(watch, t.signal) as AsyncGenerator<WatchEvent>) {
+    if (ev.type === 'ERROR') return;
+    if (ev.type === 'ADDED' || ev.type === 'MODIFIED') await seen(ev.object);
+    if (t.signal.aborted) return;
+  }
 }

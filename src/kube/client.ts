@@ -4,6 +4,7 @@
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Env } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { type Endpoint, resolveEndpoint } from './kubeconfig.ts';
 
@@ -38,6 +39,12 @@ export class ApiTimeoutError extends ApiError {
  */
 const idempotent = new Set(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']);
 
+const resendable = (err: unknown, method: string): err is ApiTimeoutError =>
+  err instanceof ApiTimeoutError && idempotent.has(method);
+
+/** Throttled (429, API priority and fairness) or briefly unavailable: sent again after a wait. */
+const throttled = new Set([429, 503, 504]);
+
 export interface RequestInit {
   body?: unknown;
   contentType?: string;
@@ -47,6 +54,8 @@ export interface RequestInit {
 
 export interface KubeClientOptions {
   kubeconfig?: string | undefined;
+  /** KUBECONFIG and the in-cluster KUBERNETES_SERVICE_* (default: the process's, see hostEnv). */
+  env?: Env | undefined;
   /** Parallel connections to the apiserver. */
   maxSockets?: number;
   /** Where throttled retries are reported (debug). */
@@ -76,7 +85,7 @@ export class KubeClient {
   private readonly requestTimeoutMs: number;
 
   constructor(opts: KubeClientOptions = {}) {
-    this.endpoint = resolveEndpoint({ kubeconfig: opts.kubeconfig });
+    this.endpoint = resolveEndpoint({ kubeconfig: opts.kubeconfig, env: opts.env });
     this.server = this.endpoint.server;
     this.maxSockets = opts.maxSockets ?? 32;
     this.impersonate = opts.impersonate;
@@ -122,29 +131,41 @@ export class KubeClient {
   async json<T = unknown>(method: string, path: string, init: RequestInit = {}): Promise<T> {
     let timeouts = 0;
     for (let attempt = 0; ; attempt++) {
-      let res: import('node:http').IncomingMessage;
-      let text: string;
+      let answer: { res: import('node:http').IncomingMessage; text: string };
       try {
-        ({ res, text } = await this.exchange(method, path, init));
+        answer = await this.exchange(method, path, init);
       } catch (err) {
-        if (!(err instanceof ApiTimeoutError && idempotent.has(method) && timeouts++ === 0)) throw err;
+        if (!(resendable(err, method) && timeouts++ === 0)) throw err;
         this.log?.debug({ method, path: path.split('?')[0] }, `${err.message}, retrying once`);
         continue;
       }
-      const status = res.statusCode ?? 0;
-      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
-      const err = toApiError(status, text, res.headers['retry-after'], method, path);
-      if ((status === 429 || status === 503 || status === 504) && attempt < 8) {
-        const waitMs = Math.min((err.retryAfterSeconds ?? 2 ** attempt * 0.1) * 1000, 30_000);
-        this.log?.debug(
-          { method, path: path.split('?')[0], status, attempt, retryAfter: err.retryAfterSeconds, waitMs },
-          'apiserver throttled, retrying',
-        );
-        await sleep(waitMs, undefined, { signal: init.signal });
-        continue;
-      }
-      throw err;
+      const status = answer.res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return parseJson<T>(answer.text);
+      const err = toApiError(answer.res, answer.text, method, path);
+      if (!throttled.has(status) || attempt >= 8) throw err;
+      await this.backoff(err, attempt, { method, path, signal: init.signal });
     }
+  }
+
+  /** Waits as long as the apiserver asked (Retry-After), else exponentially; 30 s at most. */
+  private async backoff(
+    err: ApiError,
+    attempt: number,
+    req: { method: string; path: string; signal: AbortSignal | undefined },
+  ): Promise<void> {
+    const waitMs = Math.min((err.retryAfterSeconds ?? 2 ** attempt * 0.1) * 1000, 30_000);
+    this.log?.debug(
+      {
+        method: req.method,
+        path: req.path.split('?')[0],
+        status: err.status,
+        attempt,
+        retryAfter: err.retryAfterSeconds,
+        waitMs,
+      },
+      'apiserver throttled, retrying',
+    );
+    await sleep(waitMs, undefined, { signal: req.signal });
   }
 
   /**
@@ -181,7 +202,7 @@ export class KubeClient {
   async *stream(path: string, signal: AbortSignal): AsyncGenerator<unknown> {
     const res = await this.send('GET', path, { signal }, 'watch');
     if ((res.statusCode ?? 0) >= 300) {
-      throw toApiError(res.statusCode ?? 0, await readBody(res), res.headers['retry-after'], 'GET', path);
+      throw toApiError(res, await readBody(res), 'GET', path);
     }
     let buf = '';
     res.setEncoding('utf8');
@@ -261,6 +282,9 @@ interface Auth {
 /** Auth headers are re-read this often (bound service-account tokens and exec plugins rotate). */
 const authRefreshMs = 60_000;
 
+/** An empty body (a 2xx without content) is undefined. */
+const parseJson = <T>(text: string): T => (text ? JSON.parse(text) : undefined) as T;
+
 async function readBody(res: import('node:http').IncomingMessage): Promise<string> {
   res.setEncoding('utf8');
   let text = '';
@@ -269,12 +293,13 @@ async function readBody(res: import('node:http').IncomingMessage): Promise<strin
 }
 
 function toApiError(
-  status: number,
+  res: import('node:http').IncomingMessage,
   text: string,
-  retryAfter: string | string[] | undefined,
   method: string,
   path: string,
 ): ApiError {
+  const status = res.statusCode ?? 0;
+  const retryAfter = res.headers['retry-after'];
   let reason = 'Unknown';
   let message = text.slice(0, 500);
   try {

@@ -9,6 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
+import { type Env, hostEnv } from '../config.ts';
+import { read } from '../config/variables.ts';
 
 /** TLS material and request headers for one round of requests (re-read now and then). */
 export interface Credentials {
@@ -70,9 +72,9 @@ const staticUser = new Set([
 ]);
 
 export function resolveEndpoint(
-  opts: { kubeconfig?: string | undefined; env?: NodeJS.ProcessEnv; saDir?: string } = {},
+  opts: { kubeconfig?: string | undefined; env?: Env | undefined; saDir?: string } = {},
 ): Endpoint {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? hostEnv();
   const explicit = opts.kubeconfig ?? env.KUBECONFIG;
   const files = explicit
     ? explicit.split(delimiter).filter(Boolean)
@@ -80,7 +82,8 @@ export function resolveEndpoint(
   if (files.length > 0) return fromFiles(files);
   const host = env.KUBERNETES_SERVICE_HOST;
   const saDir = opts.saDir ?? serviceAccountDir;
-  if (host && existsSync(join(saDir, 'token'))) return inCluster(host, env.KUBERNETES_SERVICE_PORT, saDir);
+  if (host && existsSync(join(saDir, 'token')))
+    return inCluster(host, read(env, 'KUBERNETES_SERVICE_PORT'), saDir);
   throw new Error(
     'no kubeconfig: set KUBECONFIG, create ~/.kube/config, or run in a pod with a service account',
   );
@@ -128,17 +131,23 @@ function merge(files: string[]): Merged {
   const m: Merged = { currentContext: undefined, clusters: new Map(), users: new Map(), contexts: new Map() };
   for (const file of files) {
     if (!existsSync(file)) continue; // kubectl skips missing files of the list too
-    const doc = (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
-    const dir = dirname(file);
-    m.currentContext ??= (doc['current-context'] as string | undefined) || undefined;
-    for (const c of (doc.clusters ?? []) as Named[])
-      if (!m.clusters.has(c.name)) m.clusters.set(c.name, { entry: (c.cluster ?? {}) as Entry, dir });
-    for (const u of (doc.users ?? []) as Named[])
-      if (!m.users.has(u.name)) m.users.set(u.name, { entry: (u.user ?? {}) as Entry, dir });
-    for (const c of (doc.contexts ?? []) as Named[])
-      if (!m.contexts.has(c.name)) m.contexts.set(c.name, (c.context ?? {}) as Entry);
+    mergeFile(m, file);
   }
   return m;
+}
+
+function mergeFile(m: Merged, file: string): void {
+  const doc = (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  const dir = dirname(file);
+  m.currentContext ??= (doc['current-context'] as string | undefined) || undefined;
+  keepFirst(m.clusters, doc.clusters, (c) => ({ entry: (c.cluster ?? {}) as Entry, dir }));
+  keepFirst(m.users, doc.users, (u) => ({ entry: (u.user ?? {}) as Entry, dir }));
+  keepFirst(m.contexts, doc.contexts, (c) => (c.context ?? {}) as Entry);
+}
+
+/** Adds the named entries of a list not already in `into`: the first file to name one wins. */
+function keepFirst<T>(into: Map<string, T>, list: unknown, value: (named: Named) => T): void {
+  for (const item of (list ?? []) as Named[]) if (!into.has(item.name)) into.set(item.name, value(item));
 }
 
 /** `<field>-data` (base64) or `<field>` (a path, relative to the file that named it). */

@@ -19,43 +19,44 @@ interface Meta {
 }
 
 export async function prune(
-  client: KubeClient,
-  mapper: RestMapper,
+  { client, mapper }: { client: KubeClient; mapper: RestMapper },
   namespace: string,
   stale: readonly ObjectRef[],
   dryRun = false,
 ): Promise<PruneResult> {
   const result: PruneResult = { deleted: [], kept: [], skipped: [] };
   for (const ref of stale) {
-    let path: string;
-    try {
-      path = await mapper.path(ref.apiVersion, ref.kind, namespace, ref.name);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) {
-        result.skipped.push(ref); // its kind is gone (CRD removed): nothing left to delete
-        continue;
-      }
-      throw err;
-    }
-    const live = await client.json<Meta>('GET', path).catch((err: unknown) => {
-      if (err instanceof ApiError && err.status === 404) return undefined;
-      throw err;
-    });
-    if (!live || live.metadata.labels?.[managedByLabel] !== managedByValue) {
+    const path = await pathOf(mapper, ref, namespace);
+    const live = path === undefined ? undefined : await ifFound(client.json<Meta>('GET', path));
+    if (path === undefined || !live || live.metadata.labels?.[managedByLabel] !== managedByValue) {
       result.skipped.push(ref);
     } else if (live.metadata.annotations?.[pruneAnnotation] === 'disabled') {
       result.kept.push(ref);
     } else {
-      if (!dryRun) {
-        await client
-          .json('DELETE', path, { body: { propagationPolicy: 'Background' } })
-          .catch((err: unknown) => {
-            if (!(err instanceof ApiError && err.status === 404)) throw err;
-          });
-      }
+      if (!dryRun) await ifFound(client.json('DELETE', path, { body: { propagationPolicy: 'Background' } }));
       result.deleted.push(ref);
       failpoint('mid-prune', namespace); // a test knob: killed after the first delete
     }
   }
   return result;
 }
+
+/** The object's API path, or undefined when its kind is gone (CRD removed): nothing left to delete. */
+async function pathOf(mapper: RestMapper, ref: ObjectRef, namespace: string): Promise<string | undefined> {
+  try {
+    return await mapper.path(ref.apiVersion, ref.kind, namespace, ref.name);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The answer, or undefined for a 404 (already gone). */
+function ifFound<T>(request: Promise<T>): Promise<T | undefined> {
+  return request.catch((err: unknown) => {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  });
+}
+
+const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.status === 404;

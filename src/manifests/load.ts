@@ -30,12 +30,7 @@ export async function loadNamespace(
   const linkTargets = new Map([...linkBlobs].map(([oid, b]) => [oid, b.toString('utf8')]));
   const selected = selectFiles(folder, entries, linkTargets);
   if (selected.length === 0) {
-    throw new ManifestSetError([
-      new ManifestError(
-        `${folder}/`,
-        'is missing or has no .yaml/.yml/.json files; nothing is applied or pruned',
-      ),
-    ]);
+    throw new ManifestSetError([new ManifestError(`${folder}/`, noFiles)]);
   }
   const blobs = await git.readBlobs([...new Set(selected.map((f) => f.oid))]);
   return parseSet(
@@ -45,43 +40,18 @@ export async function loadNamespace(
   );
 }
 
+const noFiles = 'is missing or has no .yaml/.yml/.json files; nothing is applied or pruned';
+
 /** Parses and cross-checks a folder's files (shared by the git path and `validate DIR`). */
 export function parseSet(
   folder: string,
   namespace: string,
   files: { path: string; text: string }[],
 ): ManifestSet {
-  const errors: ManifestError[] = [];
-  const objects: ParsedObject[] = [];
-  for (const f of files) {
-    try {
-      objects.push(...parseFile(f.path, f.text, namespace));
-    } catch (err) {
-      if (err instanceof ManifestError) errors.push(err);
-      else throw err;
-    }
-  }
-  const seen = new Map<string, string>();
-  for (const o of objects) {
-    const key = refKey(refOf(o.object));
-    const first = seen.get(key);
-    if (first)
-      errors.push(
-        new ManifestError(o.source, `${o.object.kind}/${o.object.metadata.name} is also defined in ${first}`),
-      );
-    else seen.set(key, o.source);
-  }
+  const { objects, errors } = parseFiles(files, namespace);
+  errors.push(...duplicates(objects));
   // Comments only, `---` only, `null`, an empty List, any mix: the same as a missing folder.
-  if (objects.length === 0 && errors.length === 0) {
-    errors.push(
-      new ManifestError(
-        `${folder}/`,
-        files.length === 0
-          ? 'is missing or has no .yaml/.yml/.json files; nothing is applied or pruned'
-          : `has no objects (its ${files.length === 1 ? 'file is' : `${files.length} files are`} empty, comments, null or empty Lists); nothing is applied or pruned`,
-      ),
-    );
-  }
+  if (objects.length === 0 && errors.length === 0) errors.push(emptyFolder(folder, files.length));
   if (objects.length > limits.objectsPerNamespace) {
     errors.push(
       new ManifestError(
@@ -96,4 +66,47 @@ export function parseSet(
       objects.map((o) => ({ kind: o.object.kind, name: o.object.metadata.name })),
     );
   return { folder, files: files.map((f) => f.path), objects };
+}
+
+/** Every file is parsed, so one error does not hide the next file's. */
+function parseFiles(
+  files: { path: string; text: string }[],
+  namespace: string,
+): { objects: ParsedObject[]; errors: ManifestError[] } {
+  const errors: ManifestError[] = [];
+  const objects: ParsedObject[] = [];
+  for (const f of files) {
+    try {
+      objects.push(...parseFile(f.path, f.text, namespace));
+    } catch (err) {
+      if (err instanceof ManifestError) errors.push(err);
+      else throw err;
+    }
+  }
+  return { objects, errors };
+}
+
+/** An error for each object defined again after its first definition. */
+function duplicates(objects: readonly ParsedObject[]): ManifestError[] {
+  const errors: ManifestError[] = [];
+  const seen = new Map<string, string>();
+  for (const o of objects) {
+    const key = refKey(refOf(o.object));
+    const first = seen.get(key);
+    if (first)
+      errors.push(
+        new ManifestError(o.source, `${o.object.kind}/${o.object.metadata.name} is also defined in ${first}`),
+      );
+    else seen.set(key, o.source);
+  }
+  return errors;
+}
+
+function emptyFolder(folder: string, fileCount: number): ManifestError {
+  if (fileCount === 0) return new ManifestError(`${folder}/`, noFiles);
+  const files = fileCount === 1 ? 'file is' : `${fileCount} files are`;
+  return new ManifestError(
+    `${folder}/`,
+    `has no objects (its ${files} empty, comments, null or empty Lists); nothing is applied or pruned`,
+  );
 }

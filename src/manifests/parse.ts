@@ -51,16 +51,25 @@ export function parseFile(path: string, text: string, namespace: string): Parsed
       throw new ManifestError(path, `document ${i + 1}: ${(e as Error).message.split('\n')[0]}`, line);
     }
     if (value === null || value === undefined) continue; // empty document (e.g. a trailing ---)
-    for (const object of expandList(value, path, i + 1, line)) {
-      validateObject(object, namespace, path, i + 1, line);
+    const at: DocumentAt = { path, doc: i + 1, line };
+    for (const object of expandList(value, at)) {
+      validateObject(object, namespace, at);
       out.push({ object, source: `${path}#${i + 1}`, line });
     }
   }
   return out;
 }
 
+/** Where a document is, for its errors. */
+interface DocumentAt {
+  path: string;
+  /** 1-based index in the file. */
+  doc: number;
+  line: number;
+}
+
 /** A `kind: List` document stands for its items, as kubectl treats it. */
-function expandList(value: unknown, path: string, doc: number, line: number): unknown[] {
+function expandList(value: unknown, { path, doc, line }: DocumentAt): unknown[] {
   if (
     isObject(value) &&
     typeof value.kind === 'string' &&
@@ -82,9 +91,7 @@ function expandList(value: unknown, path: string, doc: number, line: number): un
 function validateObject(
   value: unknown,
   namespace: string,
-  path: string,
-  doc: number,
-  line: number,
+  { path, doc, line }: DocumentAt,
 ): asserts value is KubeObject {
   const fail = (problem: string): never => {
     throw new ManifestError(path, `document ${doc}: ${problem}`, line);

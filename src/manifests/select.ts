@@ -5,6 +5,8 @@ import { ManifestError } from './errors.ts';
 import { limits } from './limits.ts';
 
 const manifestFile = /\.(ya?ml|json)$/i;
+/** A git tree entry's mode for a symbolic link. */
+const symlink = '120000';
 
 export interface SelectedFile {
   /** Path shown in errors, relative to the repo root. */
@@ -27,31 +29,9 @@ export function selectFiles(
   const out: SelectedFile[] = [];
   let total = 0;
   for (const e of entries) {
-    const rel = e.path.slice(folder.length + 1);
-    if (!e.path.startsWith(`${folder}/`) || rel.includes('/') || rel.startsWith('.')) continue;
-    if (!manifestFile.test(rel)) continue;
-    let target = e;
-    if (e.mode === '120000') {
-      const link = linkTargets.get(e.oid) ?? '';
-      const resolved = posix.normalize(posix.join(folder, link));
-      if (
-        posix.isAbsolute(link) ||
-        !resolved.startsWith(`${folder}/`) ||
-        resolved.slice(folder.length + 1).includes('/')
-      ) {
-        throw new ManifestError(
-          e.path,
-          `symlink to "${link}" leaves the folder ${folder}/; only links within it are followed`,
-        );
-      }
-      const t = byPath.get(resolved);
-      if (t?.type !== 'blob' || t.mode === '120000') {
-        throw new ManifestError(e.path, `symlink target "${link}" is not a file in ${folder}/`);
-      }
-      target = t;
-    } else if (e.type !== 'blob') {
-      continue; // a submodule is not a manifest
-    }
+    if (!isManifestIn(folder, e.path)) continue;
+    const target = e.mode === symlink ? followLink(folder, e, byPath, linkTargets) : e;
+    if (target.type !== 'blob') continue; // a submodule is not a manifest
     if (target.size > limits.fileBytes) {
       throw new ManifestError(
         e.path,
@@ -65,6 +45,40 @@ export function selectFiles(
     out.push({ path: e.path, oid: target.oid });
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** A .yaml/.yml/.json file directly in `folder`, not a dot-file. */
+function isManifestIn(folder: string, path: string): boolean {
+  const rel = path.slice(folder.length + 1);
+  return (
+    path.startsWith(`${folder}/`) && !rel.includes('/') && !rel.startsWith('.') && manifestFile.test(rel)
+  );
+}
+
+/** The file a symlink names, which must be a regular file directly in `folder`. */
+function followLink(
+  folder: string,
+  link: TreeEntry,
+  byPath: ReadonlyMap<string, TreeEntry>,
+  linkTargets: ReadonlyMap<string, string>,
+): TreeEntry {
+  const to = linkTargets.get(link.oid) ?? '';
+  const resolved = posix.normalize(posix.join(folder, to));
+  if (
+    posix.isAbsolute(to) ||
+    !resolved.startsWith(`${folder}/`) ||
+    resolved.slice(folder.length + 1).includes('/')
+  ) {
+    throw new ManifestError(
+      link.path,
+      `symlink to "${to}" leaves the folder ${folder}/; only links within it are followed`,
+    );
+  }
+  const t = byPath.get(resolved);
+  if (t?.type !== 'blob' || t.mode === symlink) {
+    throw new ManifestError(link.path, `symlink target "${to}" is not a file in ${folder}/`);
+  }
+  return t;
 }
 
 function mib(n: number): string {

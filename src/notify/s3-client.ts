@@ -1,14 +1,13 @@
 // An S3 client from the environment, shared by the operator (writes) and CI commands (reads).
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { Env } from '../config/variables.ts';
 
 /**
  * The SDK's standard chain (env, profile, web identity); a custom endpoint implies path-style (MinIO).
- * `overrides` for one use (CI's `wait` polls with maxAttempts 1: its loop is the retry).
+ * `env`: the AWS_* variables (the CLI entry hands its environment down). `overrides` for one use
+ * (CI's `wait` polls with maxAttempts 1: its loop is the retry).
  */
-export function s3Client(
-  env: NodeJS.ProcessEnv = process.env,
-  overrides: Pick<S3ClientConfig, 'maxAttempts'> = {},
-): S3Client {
+export function s3Client(env: Env, overrides: Pick<S3ClientConfig, 'maxAttempts'> = {}): S3Client {
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   return new S3Client({
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',

@@ -1,26 +1,45 @@
-// Completion and failure files in S3. Only s3:PutObject is needed: the operator never reads S3;
-// what it wrote is remembered in the Version status.
+// Completion and failure files in S3, the first outcome sink. Only s3:PutObject is needed: the
+// operator never reads S3; what it wrote is remembered in the Version status.
 import type { PutObjectCommand as PutObjectCommandType, S3Client } from '@aws-sdk/client-s3';
-
-export interface Notifier {
-  /** `signal` ends a PUT early (shutdown, newer commit): the file stays pending. */
-  put(key: string, body: string, signal?: AbortSignal): Promise<void>;
-}
+import { short } from '../source/sha.ts';
+import type { Decided, Sink } from './sink.ts';
 
 /** Key of the file CI waits for: cluster/namespace/deployment/sha7 (the seed's form). */
 export function completionKey(cluster: string, namespace: string, deployment: string, sha: string): string {
-  return `${cluster}/${namespace}/${deployment}/${sha.slice(0, 7)}`;
+  return `${cluster}/${namespace}/${deployment}/${short(sha)}`;
 }
 
 export function failureKey(cluster: string, namespace: string, deployment: string, sha: string): string {
   return `${completionKey(cluster, namespace, deployment, sha)}.failed`;
 }
 
+/** One line: a reason file is read by CI logs and `wait`, never multi-line. */
+export const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+
+/** `<sha7>` holds the healthy time; `<sha7>.failed` holds `<time> <Reason>: <one line>`. */
+export function s3File(cluster: string, o: Decided): { key: string; body: string } {
+  return 'healthyAt' in o
+    ? { key: completionKey(cluster, o.namespace, o.deployment, o.sha7), body: o.healthyAt }
+    : {
+        key: failureKey(cluster, o.namespace, o.deployment, o.sha7),
+        body: `${o.at} ${o.reason}: ${oneLine(o.message)}\n`,
+      };
+}
+
+export interface S3SinkOptions {
+  bucket: string;
+  cluster: string;
+  /** Environment for the AWS SDK's credentials and endpoint. */
+  env: NodeJS.ProcessEnv;
+}
+
 /** The AWS SDK loads on the first write (it costs ~0.2 s of start-up to every command otherwise). */
-export function s3Notifier(bucket: string, env: NodeJS.ProcessEnv = process.env): Notifier {
+export function s3Sink({ bucket, cluster, env }: S3SinkOptions): Sink {
   let sdk: Promise<{ client: S3Client; PutObjectCommand: typeof PutObjectCommandType }> | undefined;
   return {
-    async put(key, body, signal) {
+    name: 's3',
+    render: (o) => s3File(cluster, o),
+    async send({ key, body }, signal) {
       sdk ??= Promise.all([import('./s3-client.ts'), import('@aws-sdk/client-s3')]).then(([c, m]) => ({
         client: c.s3Client(env),
         PutObjectCommand: m.PutObjectCommand,

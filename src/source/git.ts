@@ -3,6 +3,7 @@
 // reaches a shell: every git call is an argument array).
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Env, hostEnv } from '../config.ts';
 import { GitExit, runGit } from './exec.ts';
 import { displayUrl, redact } from './redact.ts';
 
@@ -24,6 +25,8 @@ export interface SourceOptions {
   sshKeyFile?: string | undefined;
   sshKnownHostsFile?: string | undefined;
   timeoutMs?: number;
+  /** PATH and HOME for git and ssh are taken from here (default: the process's, see hostEnv). */
+  env?: Env;
 }
 
 export interface Head {
@@ -193,9 +196,10 @@ export class GitSource {
 
   /** git's environment: no prompts, no user config, ssh with our key and strict host checking. */
   private env(): NodeJS.ProcessEnv {
+    const host = this.opts.env ?? hostEnv();
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+      PATH: host.PATH,
+      HOME: host.HOME,
       GIT_TERMINAL_PROMPT: '0',
       GIT_CONFIG_NOSYSTEM: '1',
       GIT_CONFIG_GLOBAL: '/dev/null',

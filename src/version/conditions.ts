@@ -13,3 +13,11 @@ export function setCondition(
     a.type.localeCompare(b.type),
   );
 }
+
+/** Sets several conditions at once (each keeps its lastTransitionTime when its status is unchanged). */
+export function setConditions(
+  list: readonly Condition[] | undefined,
+  ...next: Omit<Condition, 'lastTransitionTime'>[]
+): Condition[] {
+  return next.reduce<Condition[]>((acc, c) => setCondition(acc, c), [...(list ?? [])]);
+}

@@ -53,23 +53,35 @@ export function versionCrd(): Record<string, unknown> {
   };
 }
 
+const crdsPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
 /** Creates the CRD if missing; without permission, says how to install it instead. */
 export async function ensureCrd(client: KubeClient): Promise<void> {
-  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crdName}`;
+  const path = `${crdsPath}/${crdName}`;
+  if (await crdPresent(client, path)) return;
+  if (await createCrd(client)) await untilEstablished(client, path);
+}
+
+/** True when the CRD exists, or when we may not read CRDs (then Version calls will say if it is missing). */
+async function crdPresent(client: KubeClient, path: string): Promise<boolean> {
   try {
     await client.json('GET', path);
-    return;
+    return true;
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    if (err.status === 403) return; // may not read CRDs: assume installed; Version calls will say if not
+    if (err.status === 403) return true; // may not read CRDs: assume installed
     if (err.status !== 404) throw err;
+    return false;
   }
+}
+
+/** False on 409: it exists already (another replica made it), so there is nothing to wait for. */
+async function createCrd(client: KubeClient): Promise<boolean> {
   try {
-    await client.json('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-      body: versionCrd(),
-    });
+    await client.json('POST', crdsPath, { body: versionCrd() });
+    return true;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 409) return;
+    if (err instanceof ApiError && err.status === 409) return false;
     if (err instanceof ApiError && err.status === 403) {
       throw new Error(
         `the Version CRD ${crdName} is not installed and this operator may not create it; install it with: git-sync-operator install --crd-only | kubectl apply -f -`,
@@ -77,7 +89,10 @@ export async function ensureCrd(client: KubeClient): Promise<void> {
     }
     throw err;
   }
-  // Wait until the new resource is served.
+}
+
+/** Waits until the new resource is served (100 polls, 100 ms apart, at most). */
+async function untilEstablished(client: KubeClient, path: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const crd = await client.json<{ status?: { conditions?: { type: string; status: string }[] } }>(
       'GET',

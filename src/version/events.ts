@@ -3,25 +3,21 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { redact } from '../source/redact.ts';
 import { apiVersion } from './crd.ts';
+import type { EventReason } from './reasons.ts';
 import type { Version } from './types.ts';
 
-export type EventReason =
-  | 'Applied'
-  | 'Deployed'
-  | 'RolloutFailed'
-  | 'Pruned'
-  | 'InvalidManifests'
-  | 'DryRunRejected'
-  | 'ApplyFailed';
+export interface VersionEvent {
+  type: 'Normal' | 'Warning';
+  reason: EventReason;
+  message: string;
+}
 
 /** Best effort: an event that cannot be recorded (no RBAC for events) is logged, never fatal. */
 export async function recordEvent(
   client: KubeClient,
   log: Logger,
   v: Version,
-  type: 'Normal' | 'Warning',
-  reason: EventReason,
-  message: string,
+  { type, reason, message }: VersionEvent,
 ): Promise<void> {
   const ns = v.metadata.namespace;
   const now = new Date().toISOString();

@@ -1,17 +1,12 @@
-// The one place that decides a (deployment, sha) outcome and its S3 file: each pair gets exactly
-// one — `<sha7>` when healthy, `<sha7>.failed` otherwise — and a pair decided once stays final
-// (remembered in status.decided, so a restart or a force-push back to an old sha repeats nothing).
-import { completionKey, failureKey } from '../notify/s3.ts';
+// The one place that decides a (deployment, sha) outcome: each pair is decided exactly once —
+// healthy or failed — and stays final (remembered in status.decided, so a restart or a force-push
+// back to an old sha repeats nothing). What each sink owes for it is queued in status.pending.
+import type { Decided, Sink } from '../notify/sink.ts';
+import { short } from '../source/sha.ts';
+import type { FailureReason } from './reasons.ts';
 import type { DeploymentState, DeploymentStatePatch, PendingFile, VersionStatus } from './types.ts';
 
-/** Why a commit failed for a Deployment: the first word of its `.failed` file. */
-export type FailureReason =
-  | 'InvalidManifests'
-  | 'DryRunRejected'
-  | 'ApplyFailed'
-  | 'RolloutTimeout'
-  | 'RolloutFailed'
-  | 'Superseded';
+export type { FailureReason } from './reasons.ts';
 
 export type Outcome =
   | { deployment: string; sha: string; healthyAt: string }
@@ -25,8 +20,6 @@ export const decidedLimit = 1000;
 
 export const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
-const short = (sha: string) => sha.slice(0, 7);
-
 export function isDecided(status: VersionStatus | undefined, deployment: string, sha: string): boolean {
   const s7 = short(sha);
   const st = status?.deployments?.[deployment];
@@ -38,7 +31,7 @@ export function isDecided(status: VersionStatus | undefined, deployment: string,
 export const waiting = (st: DeploymentState | undefined): st is DeploymentState =>
   !!st && !st.healthyAt && !st.failed;
 
-/** One line: a reason file is read by CI logs and `wait`, never multi-line. */
+/** One line: a reason is read by CI logs, `wait` and `kubectl get`, never multi-line. */
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
 
 export interface StatusPatch {
@@ -47,14 +40,39 @@ export interface StatusPatch {
   deployments?: Record<string, DeploymentStatePatch>;
 }
 
+/** Where the outcomes are decided: the namespace, and the sinks that are told of each. */
+export interface OutcomeTarget {
+  namespace: string;
+  sinks: readonly Sink[];
+}
+
+/** What every sink owes for one decided outcome. */
+function deliveries(o: Decided, sinks: readonly Sink[]): PendingFile[] {
+  return sinks.flatMap((s) => {
+    const d = s.render(o);
+    return d ? [s.name === 's3' ? d : { sink: s.name, ...d }] : [];
+  });
+}
+
+const decide = (namespace: string, o: Outcome): Decided =>
+  'healthyAt' in o
+    ? { namespace, deployment: o.deployment, sha7: short(o.sha), healthyAt: o.healthyAt }
+    : {
+        namespace,
+        deployment: o.deployment,
+        sha7: short(o.sha),
+        reason: o.reason,
+        message: o.message,
+        at: nowIso(),
+      };
+
 /**
  * The status patch that records `outcomes` (pairs already decided are skipped), or undefined when
  * nothing is new. A state rolling out at the decided sha is marked healthy or failed.
  */
 export function recordOutcomes(
   status: VersionStatus | undefined,
-  cluster: string,
-  namespace: string,
+  target: OutcomeTarget,
   outcomes: readonly Outcome[],
 ): StatusPatch | undefined {
   const pending = [...(status?.pending ?? [])];
@@ -65,16 +83,8 @@ export function recordOutcomes(
     const key = `${o.deployment}/${s7}`;
     if (isDecided(status, o.deployment, s7) || decided.includes(key)) continue;
     decided.push(key);
-    const file: PendingFile =
-      'healthyAt' in o
-        ? { key: completionKey(cluster, namespace, o.deployment, s7), body: o.healthyAt }
-        : {
-            key: failureKey(cluster, namespace, o.deployment, s7),
-            body: `${nowIso()} ${o.reason}: ${oneLine(o.message)}\n`,
-          };
-    pending.push(file);
-    const st = status?.deployments?.[o.deployment];
-    if (st?.sha === s7) {
+    pending.push(...deliveries(decide(target.namespace, o), target.sinks));
+    if (status?.deployments?.[o.deployment]?.sha === s7) {
       deployments[o.deployment] =
         'healthyAt' in o
           ? { healthyAt: o.healthyAt, notified: false }
@@ -89,6 +99,23 @@ export function recordOutcomes(
   };
 }
 
+/** A state starting to roll out `s7` with this applied-hash (older shas of the same spec in `also`). */
+const fresh = (s7: string, hash: string, also: string[] | null): DeploymentStatePatch => ({
+  sha: s7,
+  hash,
+  also,
+  healthyAt: null,
+  failed: null,
+  notified: false,
+});
+
+const supersededBy = (s7: string, deployment: string, sha: string): Outcome => ({
+  deployment,
+  sha,
+  reason: 'Superseded',
+  message: `Superseded by ${s7} before it became healthy`,
+});
+
 /**
  * When `sha` is applied with these Deployments (name → applied-hash): each starts waiting at `sha`.
  * A Deployment still waiting at an older sha either carries that wait on (same spec: its rollout
@@ -102,38 +129,32 @@ export function startRollouts(
   const s7 = short(sha);
   const next: Record<string, DeploymentStatePatch> = {};
   const superseded: Outcome[] = [];
-  const fresh = (hash: string, also: string[] | null): DeploymentStatePatch => ({
-    sha: s7,
-    hash,
-    also,
-    healthyAt: null,
-    failed: null,
-    notified: false,
-  });
   for (const [name, st] of Object.entries(status?.deployments ?? {})) {
     if (st.sha === s7) continue;
-    const hash = deployments.get(name);
-    if (waiting(st)) {
-      const older = [st.sha, ...(st.also ?? [])].filter((s) => !isDecided(status, name, s));
-      if (hash !== undefined && st.hash === hash) {
-        next[name] = fresh(hash, older.length ? older : null);
-        continue;
-      }
-      for (const o of older) {
-        superseded.push({
-          deployment: name,
-          sha: o,
-          reason: 'Superseded',
-          message: `Superseded by ${s7} before it became healthy`,
-        });
-      }
-    }
-    next[name] = hash === undefined ? null : fresh(hash, null);
+    const moved = moveOn(status, name, s7, deployments.get(name));
+    next[name] = moved.state;
+    superseded.push(...moved.superseded);
   }
   for (const [name, hash] of deployments) {
-    const st = status?.deployments?.[name];
-    if (name in next || st?.sha === s7) continue;
-    next[name] = fresh(hash, null);
+    if (name in next || status?.deployments?.[name]?.sha === s7) continue;
+    next[name] = fresh(s7, hash, null);
   }
   return { deployments: next, superseded };
+}
+
+/** A Deployment's state at an older sha when `s7` is applied with this applied-hash (undefined: gone). */
+function moveOn(
+  status: VersionStatus | undefined,
+  name: string,
+  s7: string,
+  hash: string | undefined,
+): { state: DeploymentStatePatch; superseded: Outcome[] } {
+  const st = status?.deployments?.[name];
+  const older = waiting(st) ? [st.sha, ...(st.also ?? [])].filter((s) => !isDecided(status, name, s)) : [];
+  if (hash !== undefined && waiting(st) && st.hash === hash)
+    return { state: fresh(s7, hash, older.length ? older : null), superseded: [] };
+  return {
+    state: hash === undefined ? null : fresh(s7, hash, null),
+    superseded: older.map((o) => supersededBy(s7, name, o)),
+  };
 }

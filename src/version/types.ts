@@ -27,8 +27,10 @@ export interface DeploymentState {
 /** A merge-patch of one state: null removes a field (or the whole state). */
 export type DeploymentStatePatch = { [K in keyof DeploymentState]?: DeploymentState[K] | null } | null;
 
-/** An S3 completion or failure file not yet written: kept until the PUT succeeds. */
+/** A delivery a sink still owes (an S3 file not yet written): kept until it is sent. */
 export interface PendingFile {
+  /** The sink that owes it; absent for the S3 sink. */
+  sink?: string;
   key: string;
   body: string;
 }

@@ -14,11 +14,12 @@ import { finished } from 'node:stream/promises';
 import { after, before, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import type { Operator } from '../../src/operator.ts';
-import type { RepoChanges } from '../fixtures/git.ts';
-import { removeDir, tempDir } from '../support/proc.ts';
-import { seedRepo } from '../support/seed.ts';
-import { startWorld, type World } from '../support/world.ts';
-import { condition, names, runCli, short, snapshot, within } from './helpers.ts';
+import { short } from '../../src/source/sha.ts';
+import type { RepoChanges } from '../../testbed/git.ts';
+import { removeDir, tempDir } from '../../testbed/proc.ts';
+import { seedRepo } from '../../testbed/seed.ts';
+import { within } from '../support/processes.ts';
+import { condition, snapshot, startWorld, type World } from '../support/world.ts';
 
 const dev = 'bedrock-dev';
 const prod = 'bedrock-prod';
@@ -70,7 +71,7 @@ async function rejected(
   assert.equal(r?.reason, reason);
   assert.equal(results.get(prod)?.ok, true, results.get(prod)?.error);
   assert.deepEqual(await snapshot(w, dev, kinds), before, `something was written in ${dev}`);
-  assert.ok((await names(w, prod, 'configmaps')).includes('added'), 'the other namespace did not carry on');
+  assert.ok((await w.names(prod, 'configmaps')).includes('added'), 'the other namespace did not carry on');
   const v = await w.version(dev);
   assert.notEqual(v?.applied, short(sha));
   for (const e of errors) assert.match(v?.status?.lastError ?? '', e);
@@ -282,7 +283,7 @@ test('invalid environment values: exit code 2 and one line naming the variable',
     )
     .filter(([name], i, all) => all.findIndex(([n]) => n === name) === i);
   const outs = await Promise.all(
-    real.map(([name, value]) => runCli(w, ['run'], { LISTEN_ADDRESS: '127.0.0.1:0', [name]: value }, 60_000)),
+    real.map(([name, value]) => w.cli(['run'], { LISTEN_ADDRESS: '127.0.0.1:0', [name]: value }, 60_000)),
   );
   outs.forEach((r, j) => {
     const [name, value] = real[j] as [string, string];

@@ -4,21 +4,12 @@
 // people rely on: Version converged, exactly one S3 file per (deployment, sha), nothing lost.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { waitFor } from '../support/proc.ts';
-import { appFiles, seedRepo } from '../support/seed.ts';
+import { short } from '../../src/source/sha.ts';
+import { waitFor } from '../../testbed/proc.ts';
+import { appFiles, seedRepo } from '../../testbed/seed.ts';
+import { assertS3Once, numberedConfigMaps, numberedConfigMapsIn, writesLogged } from '../support/checks.ts';
+import { type RunProcess, startRun, supervise, within } from '../support/processes.ts';
 import { startWorld, type World } from '../support/world.ts';
-import {
-  assertS3Once,
-  numberedConfigMaps,
-  numberedConfigMapsIn,
-  type RunProcess,
-  short,
-  startRun,
-  supervise,
-  waitVersionOf,
-  within,
-  writesLogged,
-} from './helpers.ts';
 
 let w: World;
 const runs: RunProcess[] = [];
@@ -43,7 +34,7 @@ async function configMapCount(ns: string): Promise<number> {
   return (body.items?.length ?? 0) + (body.metadata?.remainingItemCount ?? 0);
 }
 
-test('a. apiserver and etcd killed in the middle of applying 500 objects: started again, the set converges and the S3 file is written once', async () => {
+test('apiserver and etcd killed in the middle of applying 500 objects: started again, the set converges and the S3 file is written once', async () => {
   const ns = 'bulk';
   const files = { ...appFiles(`iowa-a/${ns}`, 'bedrock'), ...numberedConfigMaps(`iowa-a/${ns}`, 5) };
   const sha = await w.repo.commit(files, 'bulk: 500 ConfigMaps and an app');
@@ -73,8 +64,7 @@ test('a. apiserver and etcd killed in the middle of applying 500 objects: starte
     );
     while (Date.now() - downAt < 6000) await new Promise((r) => setTimeout(r, 250));
     await w.cp.startApiserver();
-    const v = await waitVersionOf(
-      w,
+    const v = await w.waitVersion(
       ns,
       'deployed = sha after the outage',
       (x) => x.deployed === short(sha),
@@ -96,7 +86,7 @@ test('a. apiserver and etcd killed in the middle of applying 500 objects: starte
   }
 });
 
-test('b. the operator process SIGKILLed right after `applied`, then during the health wait: restarted, one S3 file per deployment, deployed correct', async () => {
+test('the operator process SIGKILLed right after `applied`, then during the health wait: restarted, one S3 file per deployment, deployed correct', async () => {
   const ns = 'kill';
   const extra = { MANAGED_NAMESPACES: ns, LEASE_DURATION: '2', LOG_LEVEL: 'debug' };
   const start = async (name: string) => {
@@ -111,12 +101,12 @@ test('b. the operator process SIGKILLed right after `applied`, then during the h
     'kill 1',
   );
   const p1 = await start('kill-1');
-  const at1 = await waitVersionOf(w, ns, 'applied = sha1', (v) => v.applied === short(sha1), 120_000);
+  const at1 = await w.waitVersion(ns, 'applied = sha1', (v) => v.applied === short(sha1), 120_000);
   await p1.kill();
   assert.notEqual(at1.deployed, short(sha1), 'deployed before the kill: the window was missed');
   assert.deepEqual(await w.s3.listKeys(`iowa-a/${ns}/bedrock/${short(sha1)}`), []);
   const p2 = await start('kill-2');
-  await waitVersionOf(w, ns, 'deployed = sha1 after the restart', (v) => v.deployed === short(sha1), 120_000);
+  await w.waitVersion(ns, 'deployed = sha1 after the restart', (v) => v.deployed === short(sha1), 120_000);
   await assertS3Once(w, ns, 'bedrock', sha1);
 
   // 2. Killed while waiting: web is healthy (its file pending), worker still rolling out.
@@ -129,8 +119,7 @@ test('b. the operator process SIGKILLed right after `applied`, then during the h
     },
     'kill 2',
   );
-  const mid = await waitVersionOf(
-    w,
+  const mid = await w.waitVersion(
     ns,
     'bedrock healthy at sha2, worker not yet',
     (v) => {
@@ -143,8 +132,7 @@ test('b. the operator process SIGKILLed right after `applied`, then during the h
   await p2.kill();
   const healthyAt = mid.status?.deployments?.bedrock?.healthyAt;
   const p3 = await start('kill-3');
-  const v2 = await waitVersionOf(
-    w,
+  const v2 = await w.waitVersion(
     ns,
     'deployed = sha2 after the restart',
     (v) => v.deployed === short(sha2),
@@ -157,7 +145,7 @@ test('b. the operator process SIGKILLed right after `applied`, then during the h
   );
   await assertS3Once(w, ns, 'bedrock', sha2);
   await assertS3Once(w, ns, 'worker', sha2);
-  await waitVersionOf(w, ns, 'nothing pending', (v) => (v.status?.pending ?? []).length === 0, 60_000);
+  await w.waitVersion(ns, 'nothing pending', (v) => (v.status?.pending ?? []).length === 0, 60_000);
   await within('SIGTERM of the last process', 30_000, p3.stop());
   for (const sha of [sha1, sha2])
     assert.deepEqual(
@@ -167,7 +155,7 @@ test('b. the operator process SIGKILLed right after `applied`, then during the h
     );
 });
 
-test('b. the operator killed after the S3 write but before the status records it: the restart writes the same file once more, never a second key', async () => {
+test('the operator killed after the S3 write but before the status records it: the restart writes the same file once more, never a second key', async () => {
   const ns = 'kill';
   const sha = await w.repo.commit(
     appFiles(`iowa-a/${ns}`, 'bedrock', { image: 'mozmeao/bedrock:k3' }),
@@ -177,13 +165,14 @@ test('b. the operator killed after the S3 write but before the status records it
   let written: string | undefined;
   const stopA = new AbortController();
   const a = w.operator({ MANAGED_NAMESPACES: ns, LEASE_DURATION: '2' });
-  const real = a.deps.notifier;
-  assert.ok(real);
-  a.deps.notifier = {
-    async put(k, body) {
-      await real.put(k, body);
-      if (k !== key) return;
-      written = body;
+  const [real] = a.deps.sinks;
+  assert.ok(real, 'no S3 sink');
+  a.deps.sinks[0] = {
+    ...real,
+    async send(d, signal) {
+      await real.send(d, signal);
+      if (d.key !== key) return;
+      written = d.body;
       await new Promise(() => {}); // frozen for ever right after the PUT: a kill at this instant
     },
   };
@@ -198,8 +187,7 @@ test('b. the operator killed after the S3 write but before the status records it
   );
   const sup = supervise(w, { MANAGED_NAMESPACES: ns, LEASE_DURATION: '2' });
   try {
-    const v = await waitVersionOf(
-      w,
+    const v = await w.waitVersion(
       ns,
       'pending delivered by the new operator',
       // The file goes out before `deployed` is recorded: wait for both.
@@ -218,7 +206,7 @@ test('b. the operator killed after the S3 write but before the status records it
   }
 });
 
-test('c. S3 hangs (SIGSTOP) for several intervals and through a restart: deploys go on, shutdown is bounded, each file appears once afterwards', async () => {
+test('S3 hangs (SIGSTOP) for several intervals and through a restart: deploys go on, shutdown is bounded, each file appears once afterwards', async () => {
   const ns = 'hang';
   const extra = { MANAGED_NAMESPACES: ns, LEASE_DURATION: '3' };
   await w.s3.pause();
@@ -230,8 +218,7 @@ test('c. S3 hangs (SIGSTOP) for several intervals and through a restart: deploys
     const key1 = `iowa-a/${ns}/bedrock/${short(sha1)}`;
     const a = supervise(w, extra);
     try {
-      await waitVersionOf(
-        w,
+      await w.waitVersion(
         ns,
         'deployed sha1, file pending',
         (v) => v.deployed === short(sha1) && (v.status?.pending ?? []).some((p) => p.key === key1),
@@ -242,7 +229,7 @@ test('c. S3 hangs (SIGSTOP) for several intervals and through a restart: deploys
         appFiles(`iowa-a/${ns}`, 'bedrock', { image: 'mozmeao/bedrock:h2' }),
         'hang 2',
       );
-      await waitVersionOf(w, ns, 'deployed sha2 while S3 hangs', (v) => v.deployed === short(sha2), 90_000);
+      await w.waitVersion(ns, 'deployed sha2 while S3 hangs', (v) => v.deployed === short(sha2), 90_000);
       await within('operator shutdown while S3 hangs', 40_000, a.stop());
 
       // Restarted while S3 still hangs: it keeps both files pending.
@@ -258,8 +245,7 @@ test('c. S3 hangs (SIGSTOP) for several intervals and through a restart: deploys
         const pending = (await w.version(ns))?.status?.pending?.map((p) => p.key) ?? [];
         assert.ok(pending.includes(key1), `sha1's file is no longer pending: ${pending}`);
         w.s3.resume();
-        await waitVersionOf(
-          w,
+        await w.waitVersion(
           ns,
           'both files delivered',
           (v) => (v.status?.pending ?? []).length === 0,

@@ -7,21 +7,12 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { createConfigRepo, type GitHttpServer, gitClient, serveHttp } from '../fixtures/git.ts';
-import { waitFor } from '../support/proc.ts';
-import { appFiles, seedRepo } from '../support/seed.ts';
-import { startWorld, type World } from '../support/world.ts';
-import {
-  condition,
-  type RunProcess,
-  type Supervised,
-  short,
-  snapshot,
-  startRun,
-  supervise,
-  waitVersionOf,
-  within,
-} from './helpers.ts';
+import { short } from '../../src/source/sha.ts';
+import { createConfigRepo, type GitHttpServer, gitClient, serveHttp } from '../../testbed/git.ts';
+import { waitFor } from '../../testbed/proc.ts';
+import { appFiles, seedRepo } from '../../testbed/seed.ts';
+import { type RunProcess, type Supervised, startRun, supervise, within } from '../support/processes.ts';
+import { condition, snapshot, startWorld, type World } from '../support/world.ts';
 
 const ns = 'gitfault';
 const secretsNs = 'secrets';
@@ -70,8 +61,7 @@ const operatorEnv = () => ({
 });
 
 const sourceIs = (status: 'True' | 'False', reason?: string) =>
-  waitVersionOf(
-    w,
+  w.waitVersion(
     ns,
     `SourceAvailable=${status}${reason ? ` (${reason})` : ''}`,
     (v) => {
@@ -103,14 +93,14 @@ function assertNoPassword(text: string | undefined) {
   assert.ok(!(text ?? '').includes(password), `the git password is in: ${text}`);
 }
 
-test('d. baseline: the operator follows the http repo', async () => {
+test('the operator follows the repo over http (the state every git fault below starts from)', async () => {
   const head = await w.repo.head();
   sup = supervise(w, operatorEnv());
-  await waitVersionOf(w, ns, 'deployed = head', (v) => v.deployed === short(head), 120_000);
+  await w.waitVersion(ns, 'deployed = head', (v) => v.deployed === short(head), 120_000);
   await sourceIs('True');
 });
 
-test('d. git server unreachable: nothing touched, SourceAvailable=False (Unreachable, even on a port with "401" in it); restarted during the outage, it recovers', async () => {
+test('git server unreachable: nothing touched, SourceAvailable=False (Unreachable, even on a port with "401" in it); restarted during the outage, it recovers', async () => {
   const applied = (await w.version(ns))?.applied ?? '';
   const before = await snapshot(w, ns, kinds);
   await http.stop();
@@ -129,10 +119,10 @@ test('d. git server unreachable: nothing touched, SourceAvailable=False (Unreach
   }
   sup = supervise(w, operatorEnv());
   await sourceIs('True');
-  await waitVersionOf(w, ns, 'deployed = commit made during the outage', (v) => v.deployed === short(sha));
+  await w.waitVersion(ns, 'deployed = commit made during the outage', (v) => v.deployed === short(sha));
 });
 
-test('d. wrong credentials (password rotated on the server): nothing touched, AuthFailed, recovers', async () => {
+test('wrong credentials (password rotated on the server): nothing touched, AuthFailed, recovers', async () => {
   const applied = (await w.version(ns))?.applied ?? '';
   const before = await snapshot(w, ns, kinds);
   creds.password = `rotated-${hex(6)}`;
@@ -148,7 +138,7 @@ test('d. wrong credentials (password rotated on the server): nothing touched, Au
   assert.deepEqual(await snapshot(w, ns, kinds), before);
 });
 
-test('d. branch deleted: nothing touched, BranchNotFound naming the branch, recovers when it is back', async () => {
+test('branch deleted: nothing touched, BranchNotFound naming the branch, recovers when it is back', async () => {
   const head = await w.repo.head();
   const applied = (await w.version(ns))?.applied ?? '';
   const before = await snapshot(w, ns, kinds);
@@ -167,7 +157,7 @@ test('d. branch deleted: nothing touched, BranchNotFound naming the branch, reco
   assert.deepEqual(await snapshot(w, ns, kinds), before);
 });
 
-test('d. force-push of an unrelated history (another repo): nothing applied or pruned, InvalidManifests .failed only, error names the folder; recovers', async () => {
+test('force-push of an unrelated history (another repo): nothing applied or pruned, InvalidManifests .failed only, error names the folder; recovers', async () => {
   const good = await w.repo.head();
   const before = await snapshot(w, ns, kinds);
   const other = await createConfigRepo({ 'README.md': 'another project\n', 'app/main.go': 'package main\n' });
@@ -183,7 +173,7 @@ test('d. force-push of an unrelated history (another repo): nothing applied or p
     'refs/heads/main:refs/heads/main',
   ]);
   try {
-    const v = await waitVersionOf(w, ns, 'the unrelated history seen', (x) => x.status?.lastError !== '');
+    const v = await w.waitVersion(ns, 'the unrelated history seen', (x) => x.status?.lastError !== '');
     assert.match(
       v.status?.lastError ?? '',
       /iowa-a\/gitfault\/: is missing or has no \.yaml\/\.yml\/\.json files; nothing is applied or pruned/,
@@ -200,8 +190,7 @@ test('d. force-push of an unrelated history (another repo): nothing applied or p
   } finally {
     await w.repo.forcePush(good);
   }
-  await waitVersionOf(
-    w,
+  await w.waitVersion(
     ns,
     'recovered',
     (v) => v.status?.lastError === '' && condition(v, 'Ready')?.status === 'True',
@@ -209,7 +198,7 @@ test('d. force-push of an unrelated history (another repo): nothing applied or p
   assert.deepEqual(await snapshot(w, ns, kinds), before);
 });
 
-test('d. every file deleted from the repo: nothing pruned, lastError names the folder, InvalidManifests .failed only; recovers', async () => {
+test('every file deleted from the repo: nothing pruned, lastError names the folder, InvalidManifests .failed only; recovers', async () => {
   const before = await snapshot(w, ns, kinds);
   const applied = (await w.version(ns))?.applied;
   const all = (
@@ -218,7 +207,7 @@ test('d. every file deleted from the repo: nothing pruned, lastError names the f
     .split('\n')
     .filter(Boolean);
   const empty = await w.repo.commit(Object.fromEntries(all.map((f) => [f, null])), 'delete everything');
-  const v = await waitVersionOf(w, ns, 'the empty repo seen', (x) =>
+  const v = await w.waitVersion(ns, 'the empty repo seen', (x) =>
     /is missing or has no/.test(x.status?.lastError ?? ''),
   );
   assert.equal(v.applied, applied);
@@ -231,8 +220,7 @@ test('d. every file deleted from the repo: nothing pruned, lastError names the f
     appFiles(`iowa-a/${ns}`, 'bedrock', { image: 'mozmeao/bedrock:g2' }),
     'files back',
   );
-  await waitVersionOf(
-    w,
+  await w.waitVersion(
     ns,
     'deployed after the files are back',
     (x) => x.deployed === short(back) && x.status?.lastError === '',
@@ -272,7 +260,7 @@ test('security: at LOG_LEVEL=debug no secret reaches logs, events, /metrics or t
   const p: RunProcess = await startRun(w, 'secrets', env);
   cleanups.push(() => p.stop());
   const opts = { service: p.svc, timeoutMs: 120_000 };
-  await waitVersionOf(w, secretsNs, 'deployed with the Secret', (v) => v.deployed === short(sha), 120_000);
+  await w.waitVersion(secretsNs, 'deployed with the Secret', (v) => v.deployed === short(sha), 120_000);
   const secret = JSON.parse(await w.kubectl('-n', secretsNs, 'get', 'secret', 'app-secret', '-o', 'json'));
   assert.equal(secret.data.password, b64(planted), 'the Secret was not applied');
   assert.equal(secret.data.token, b64(plantedData));
@@ -311,7 +299,7 @@ test('security: at LOG_LEVEL=debug no secret reaches logs, events, /metrics or t
     },
     'secrets: a Secret the server rejects',
   );
-  const rejected = await waitVersionOf(w, secretsNs, 'the bad Secret rejected', (v) =>
+  const rejected = await w.waitVersion(secretsNs, 'the bad Secret rejected', (v) =>
     /pull-secret/.test(v.status?.lastError ?? ''),
   );
   assert.match(rejected.status?.lastError ?? '', /bad-secret\.yaml/);
@@ -320,7 +308,7 @@ test('security: at LOG_LEVEL=debug no secret reaches logs, events, /metrics or t
     { [`iowa-a/${secretsNs}/bad-secret.yaml`]: null },
     'secrets: bad Secret removed',
   );
-  await waitVersionOf(w, secretsNs, 'deployed after the fix', (v) => v.deployed === short(fixed), 120_000);
+  await w.waitVersion(secretsNs, 'deployed after the fix', (v) => v.deployed === short(fixed), 120_000);
   const metrics = await (await fetch(`${p.url}/metrics`, { signal: AbortSignal.timeout(20_000) })).text();
   assert.match(metrics, /gso_syncs_total/);
   await within('SIGTERM', 30_000, p.svc.stop());

@@ -3,10 +3,12 @@
 // one S3 file per (deployment, sha), no `.failed`, and the healthy time it had already recorded.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { short } from '../../src/source/sha.ts';
 import type { Version } from '../../src/version/types.ts';
-import { appFiles, seedRepo } from '../support/seed.ts';
+import { appFiles, seedRepo } from '../../testbed/seed.ts';
+import { assertS3Once } from '../support/checks.ts';
+import { type RunProcess, startRun, within } from '../support/processes.ts';
 import { startWorld, type World } from '../support/world.ts';
-import { assertS3Once, type RunProcess, short, startRun, waitVersionOf, within } from './helpers.ts';
 
 /** What the killed process left: the live objects of each apply stage, the Version, S3. */
 interface Left {
@@ -176,8 +178,7 @@ for (const point of points) {
 
     const restarted = await startRun(w, `${ns}-restarted`, extra);
     runs.push(restarted);
-    const v = await waitVersionOf(
-      w,
+    const v = await w.waitVersion(
       ns,
       `converged after the kill at ${ns}`,
       (x) =>

@@ -8,10 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiTimeoutError, KubeClient } from '../../src/kube/client.ts';
 import type { Operator } from '../../src/operator.ts';
 import { loopAlive } from '../../src/server.ts';
-import { waitFor } from '../support/proc.ts';
-import { seedRepo } from '../support/seed.ts';
+import { short } from '../../src/source/sha.ts';
+import { waitFor } from '../../testbed/proc.ts';
+import { seedRepo } from '../../testbed/seed.ts';
+import { type RunProcess, startRun, within } from '../support/processes.ts';
 import { startWorld, type World } from '../support/world.ts';
-import { type RunProcess, short, startRun, waitVersionOf, within } from './helpers.ts';
 
 /** LEASE_DURATION: a standby retries every second (a third of it). */
 const lease = 3;
@@ -53,7 +54,7 @@ test('a standby replica stays live and ready while the other leads, for longer t
     );
     const follower = leader === procs[0] ? (procs[1] as RunProcess) : (procs[0] as RunProcess);
     const head = await w.repo.head();
-    await waitVersionOf(w, ns, 'the leader deployed the head', (v) => v.deployed === short(head), 120_000);
+    await w.waitVersion(ns, 'the leader deployed the head', (v) => v.deployed === short(head), 120_000);
 
     // Watch both for well past the standby's threshold (the follower has waited since its start).
     const failures: string[] = [];
@@ -92,8 +93,7 @@ test('the apiserver hangs (SIGSTOP): requests time out naming method and path, t
   const stopA = new AbortController();
   const runA = a.run(stopA.signal);
   const head = await w.repo.head();
-  await waitVersionOf(
-    w,
+  await w.waitVersion(
     ns,
     'deployed, file written',
     (v) => v.deployed === short(head) && (v.status?.pending ?? []).length === 0,

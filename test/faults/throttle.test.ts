@@ -7,18 +7,13 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { clusterRole, roleBinding, serviceAccount } from '../../src/install/rbac.ts';
+import { short } from '../../src/source/sha.ts';
 import { crdName, versionCrd } from '../../src/version/crd.ts';
-import { removeDir, tempDir, waitFor } from '../support/proc.ts';
-import { appFiles, seedRepo } from '../support/seed.ts';
+import { removeDir, tempDir, waitFor } from '../../testbed/proc.ts';
+import { appFiles, seedRepo } from '../../testbed/seed.ts';
+import { assertS3Once, numberedConfigMaps, numberedConfigMapsIn } from '../support/checks.ts';
+import { type RunProcess, startRun } from '../support/processes.ts';
 import { startWorld, type World } from '../support/world.ts';
-import {
-  assertS3Once,
-  numberedConfigMaps,
-  numberedConfigMapsIn,
-  type RunProcess,
-  short,
-  startRun,
-} from './helpers.ts';
 
 const ns = 'throttle';
 const sa = `${ns}-git-sync-operator`;

@@ -2,12 +2,13 @@
 // election, and a leader that loses its lease), and the operator confined by its generated RBAC.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { clusterRole, roleBinding, serviceAccount } from '../../src/install/rbac.ts';
-import { ApiError } from '../../src/kube/client.ts';
-import { run } from '../support/proc.ts';
-import { appFiles, seedRepo } from '../support/seed.ts';
-import { startWorld, type World } from '../support/world.ts';
-import { assertS3Once, condition, names, recordWrites, short, waitVersionOf, within } from './helpers.ts';
+import { ApiError, type KubeClient } from '../../src/kube/client.ts';
+import { short } from '../../src/source/sha.ts';
+import { run } from '../../testbed/proc.ts';
+import { appFiles, seedRepo } from '../../testbed/seed.ts';
+import { assertS3Once } from '../support/checks.ts';
+import { recordWrites, within } from '../support/processes.ts';
+import { condition, editByHand, grantOperator, startWorld, type World } from '../support/world.ts';
 
 let w: World;
 
@@ -37,7 +38,7 @@ const getJson = async (ns: string, what: string) =>
     metadata: { managedFields: ManagedField[] };
   };
 
-test('e. a field owned by another applier is a conflict naming the object and FORCE_CONFLICTS; nothing of the set is applied; FORCE_CONFLICTS=true takes it over; kubectl scale/patch is drift, not a conflict', async () => {
+test('a field owned by another applier is a conflict naming the object and FORCE_CONFLICTS; nothing of the set is applied; FORCE_CONFLICTS=true takes it over; kubectl scale/patch is drift, not a conflict', async () => {
   const ns = 'conflict';
   const sync = async (extra: Record<string, string> = {}) => {
     const op = w.operator({ MANAGED_NAMESPACES: ns, ...extra });
@@ -97,17 +98,7 @@ test('e. a field owned by another applier is a conflict naming the object and FO
   assert.equal((await w.version(ns))?.deployed, short(sha));
 
   // Imperative edits (operation Update): drift, put back without FORCE_CONFLICTS.
-  await w.kubectl('-n', ns, 'scale', 'deployment', 'bedrock', '--replicas=5');
-  await w.kubectl(
-    '-n',
-    ns,
-    'patch',
-    'configmap',
-    'bedrock-config',
-    '--type=merge',
-    '-p',
-    '{"data":{"DEBUG":"yes"}}',
-  );
+  await editByHand(w, ns, { replicas: 5, debug: 'yes' });
   const scaled = await getJson(ns, 'deployment/bedrock');
   assert.ok(
     scaled.metadata.managedFields.some(
@@ -121,7 +112,7 @@ test('e. a field owned by another applier is a conflict naming the object and FO
   assert.equal((await getJson(ns, 'configmap/bedrock-config')).data?.DEBUG, 'false');
 });
 
-test('f. two operators at once: one leader writes, the other writes nothing; a leader that loses its lease stops writing and the other takes over', async () => {
+test('two operators at once: one leader writes, the other writes nothing; a leader that loses its lease stops writing and the other takes over', async () => {
   const ns = 'leader';
   const extra = { MANAGED_NAMESPACES: ns, LEASE_DURATION: '3' };
   const ops = [w.operator(extra), w.operator(extra)];
@@ -133,7 +124,7 @@ test('f. two operators at once: one leader writes, the other writes nothing; a l
       appFiles(`iowa-a/${ns}`, 'bedrock', { image: 'mozmeao/bedrock:f1' }),
       'f1',
     );
-    await waitVersionOf(w, ns, 'deployed sha1', (v) => v.deployed === short(sha1), 120_000);
+    await w.waitVersion(ns, 'deployed sha1', (v) => v.deployed === short(sha1), 120_000);
     await new Promise((r) => setTimeout(r, 3000)); // several intervals and lease renewals
     const writers = writes.map((list) => list.length > 0);
     assert.equal(writers.filter(Boolean).length, 1, `writers: ${writes.map((l) => l.length)}`);
@@ -158,8 +149,7 @@ test('f. two operators at once: one leader writes, the other writes nothing; a l
       appFiles(`iowa-a/${ns}`, 'bedrock', { image: 'mozmeao/bedrock:f2' }),
       'f2',
     );
-    await waitVersionOf(
-      w,
+    await w.waitVersion(
       ns,
       'deployed sha2 by the other operator',
       (v) => v.deployed === short(sha2),
@@ -178,23 +168,11 @@ test('f. two operators at once: one leader writes, the other writes nothing; a l
 test('security: with only the generated RBAC the operator reads and writes nothing outside its namespace and creates nothing cluster-scoped', async () => {
   const ns = 'team';
   const sa = `${ns}-git-sync-operator`;
-  for (const [path, body] of [
-    ['/apis/rbac.authorization.k8s.io/v1/clusterroles', clusterRole()],
-    [`/api/v1/namespaces/${ns}/serviceaccounts`, serviceAccount(sa, ns)],
-    [`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, roleBinding(ns, sa, ns)],
-  ] as const) {
-    const res = await w.cp.request('POST', path, body);
-    assert.ok(res.status === 201 || res.status === 409, JSON.stringify(res.body));
-  }
-  const impersonate = {
-    user: `system:serviceaccount:${ns}:${sa}`,
-    groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
-  };
+  const impersonate = await grantOperator(w, sa, ns, [ns]);
   const op = w.operator({ MANAGED_NAMESPACES: ns }, { impersonate });
   try {
     const [ok] = await op.syncOnce();
     assert.equal(ok?.ok, true, ok?.error);
-    const client = op.deps.client;
     const cm = (namespace: string) => ({
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -286,19 +264,7 @@ test('security: with only the generated RBAC the operator reads and writes nothi
         },
       ],
     ];
-    const allowed: string[] = [];
-    for (const [method, path, body] of attempts) {
-      const opts =
-        body === undefined
-          ? {}
-          : { body, contentType: method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' };
-      const err = await client.json(method, path, opts).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      if (!(err instanceof ApiError && err.status === 403))
-        allowed.push(`${method} ${path}: ${err instanceof Error ? err.message : 'allowed'}`);
-    }
+    const allowed = await notRefused(op.deps.client, attempts);
     assert.deepEqual(allowed, [], 'requests outside the operator’s rights were not refused');
 
     // Through the pipeline: a RoleBinding to cluster-admin in git is refused by RBAC, whole set unapplied.
@@ -320,8 +286,8 @@ test('security: with only the generated RBAC the operator reads and writes nothi
     assert.match(r?.error ?? '', /RoleBinding\/(\*|escalate)/);
     assert.match(r?.error ?? '', /iowa-a\/team\/escalate\.yaml/);
     assert.match(r?.error ?? '', /forbidden/i);
-    assert.ok(!(await names(w, ns, 'configmaps')).includes('added'), 'part of the refused set was applied');
-    assert.deepEqual(await names(w, ns, 'rolebindings'), ['git-sync-operator']);
+    assert.ok(!(await w.names(ns, 'configmaps')).includes('added'), 'part of the refused set was applied');
+    assert.deepEqual(await w.names(ns, 'rolebindings'), ['git-sync-operator']);
     assert.notEqual((await w.version(ns))?.applied, short(sha));
     await w.repo.commit(
       { [`iowa-a/${ns}/escalate.yaml`]: null, [`iowa-a/${ns}/added.yaml`]: null },
@@ -342,3 +308,21 @@ test('security: with only the generated RBAC the operator reads and writes nothi
   ] as const)
     assert.equal((await w.cp.request('GET', path)).status, 404, `${what} exists`);
 });
+
+/** The requests the client sent that were not refused with 403, and what came back instead. */
+async function notRefused(client: KubeClient, attempts: [string, string, unknown?][]): Promise<string[]> {
+  const allowed: string[] = [];
+  for (const [method, path, body] of attempts) {
+    const opts =
+      body === undefined
+        ? {}
+        : { body, contentType: method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' };
+    const err = await client.json(method, path, opts).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(err instanceof ApiError && err.status === 403))
+      allowed.push(`${method} ${path}: ${err instanceof Error ? err.message : 'allowed'}`);
+  }
+  return allowed;
+}

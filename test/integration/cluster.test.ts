@@ -4,9 +4,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type ApiError, KubeClient } from '../../src/kube/client.ts';
-import { versions } from '../cluster/binaries.ts';
-import { type ControlPlane, startControlPlane } from '../cluster/controlplane.ts';
-import { removeDir, run, tempDir, waitFor } from '../support/proc.ts';
+import { versions } from '../../testbed/binaries.ts';
+import { type ControlPlane, startControlPlane } from '../../testbed/controlplane.ts';
+import { removeDir, run, tempDir, waitFor } from '../../testbed/proc.ts';
 
 let cp: ControlPlane;
 before(async () => {

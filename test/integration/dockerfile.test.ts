@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { cp, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { removeDir, run, tempDir } from '../support/proc.ts';
+import { removeDir, run, tempDir } from '../../testbed/proc.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dirs: string[] = [];

@@ -13,8 +13,8 @@ import {
   makeSshKey,
   serveHttp,
   serveSsh,
-} from '../fixtures/git.ts';
-import { removeDir, tempDir } from '../support/proc.ts';
+} from '../../testbed/git.ts';
+import { removeDir, tempDir } from '../../testbed/proc.ts';
 
 const creds = { user: 'deployer', password: 's3cret-pass' };
 const cleanups: Array<() => Promise<void>> = [];

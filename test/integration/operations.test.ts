@@ -8,27 +8,24 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { PromoteError, promote } from '../../src/ci/promote.ts';
 import { exitCode, waitForDeploy } from '../../src/ci/wait.ts';
 import { deployFiles } from '../../src/install/deploy-files.ts';
 import { maxBodyBytes } from '../../src/server.ts';
-import { gitClient } from '../fixtures/git.ts';
-import { logLines } from '../support/env.ts';
-import { freePort, removeDir, run, type Service, startService, tempDir, waitFor } from '../support/proc.ts';
-import { appFiles, seedRepo } from '../support/seed.ts';
-import { startWorld, type World, waitVersion } from '../support/world.ts';
+import { short } from '../../src/source/sha.ts';
+import { gitClient } from '../../testbed/git.ts';
+import { removeDir, run, tempDir, waitFor } from '../../testbed/proc.ts';
+import { appFiles, seedRepo } from '../../testbed/seed.ts';
+import { type RunProcess, startRun } from '../support/processes.ts';
+import { adminKey, root, runWait, startWorld, type World } from '../support/world.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const cliPath = join(root, 'bin', 'git-sync-operator.js');
-const short = (sha: string) => sha.slice(0, 7);
 const randomSha = () => randomBytes(20).toString('hex');
 const webhookSecret = `hook-${randomBytes(8).toString('hex')}`;
 
 let w: World;
 const tempDirs: string[] = [];
-const services: Service[] = [];
+const runs: RunProcess[] = [];
 
 /** Two Deployments in one file, as CI stages them in all-clusters/NS/. */
 function promoDeployments(tag: string): string {
@@ -58,7 +55,7 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.allSettled(services.map((s) => s.stop()));
+  await Promise.allSettled(runs.map((r) => r.stop()));
   await w?.stop();
   for (const d of tempDirs) await removeDir(d);
 });
@@ -277,28 +274,8 @@ test('deploy/*.yaml is exactly what deployFiles() generates', async () => {
 // wait
 
 test('wait: 0 when the file is there (full sha too), 1 with the reason for .failed, 124 on timeout, 2 for a bad sha', async () => {
-  const admin = {
-    AWS_ACCESS_KEY_ID: w.s3.admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: w.s3.admin.secretAccessKey,
-  };
   const wait = (sha: string, ...more: string[]) =>
-    w.cli(
-      [
-        'wait',
-        '--bucket',
-        w.s3.bucket,
-        '--cluster',
-        'iowa-a',
-        '--namespace',
-        'ci',
-        '--deployment',
-        'web',
-        '--sha',
-        sha,
-        ...more,
-      ],
-      admin,
-    );
+    runWait(w, { namespace: 'ci', deployment: 'web', sha }, more);
 
   const done = randomSha();
   const at = '2030-01-02T03:04:05Z';
@@ -493,10 +470,7 @@ test('promote: clusters one at a time, waiting in between; stale files removed; 
   // The real CLI maps the outcomes to exit codes. a already holds v2 (unchanged: it waits for HEAD,
   // whose .failed file exists) → 1; with web deployed but worker silent → 124. b stays untouched.
   const head = await gitClient(['rev-parse', 'HEAD'], undefined, work);
-  const admin = {
-    AWS_ACCESS_KEY_ID: w.s3.admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: w.s3.admin.secretAccessKey,
-  };
+  const admin = adminKey(w);
   const cli = (timeout: string) =>
     w.cli(
       [
@@ -532,36 +506,11 @@ test('promote: clusters one at a time, waiting in between; stale files removed; 
 // ---------------------------------------------------------------------------------------------
 // run: webhooks, probes, metrics, SIGTERM, leader election
 
-interface RunProcess {
-  svc: Service;
-  url: string;
-  /** The JSON log lines so far. */
-  logs(): Promise<{ msg?: string; identity?: string; [k: string]: unknown }[]>;
-}
-
 /** The real CLI `run` as a child process; only a webhook can make it sync (interval 1 h). */
-async function startRun(name: string, extra: Record<string, string>): Promise<RunProcess> {
-  const port = await freePort();
-  const dir = await tmp(`run-${name}`);
-  const env = {
-    ...process.env,
-    ...w.env({
-      GIT_SYNC_INTERVAL: '3600',
-      WEBHOOK_SECRET: webhookSecret,
-      LISTEN_ADDRESS: `127.0.0.1:${port}`,
-      ...extra,
-    }),
-    GSO_WORK_DIR: join(dir, 'work'),
-  };
-  const svc = startService(name, process.execPath, [cliPath, 'run'], { logDir: dir, env, cwd: root });
-  services.push(svc);
-  return {
-    svc,
-    url: `http://127.0.0.1:${port}`,
-    async logs() {
-      return logLines(await readFile(svc.logFile, 'utf8').catch(() => ''));
-    },
-  };
+async function startHooked(name: string, extra: Record<string, string>): Promise<RunProcess> {
+  const p = await startRun(w, name, { GIT_SYNC_INTERVAL: '3600', WEBHOOK_SECRET: webhookSecret, ...extra });
+  runs.push(p);
+  return p;
 }
 
 async function http(
@@ -603,7 +552,7 @@ async function metrics(p: RunProcess): Promise<string> {
 
 test('run: signed GitHub/Gitea/GitLab webhooks sync at once, bad ones are refused; probes and metrics; SIGTERM exits 0', async () => {
   const ns = 'hooks';
-  const op = await startRun('hooks', { MANAGED_NAMESPACES: ns });
+  const op = await startHooked('hooks', { MANAGED_NAMESPACES: ns });
   const opts = { service: op.svc, timeoutMs: 90_000 };
   await waitFor(
     '/healthz',
@@ -652,8 +601,7 @@ test('run: signed GitHub/Gitea/GitLab webhooks sync at once, bad ones are refuse
   let t0 = Date.now();
   const accepted = await hook(op, body1, github);
   assert.deepEqual(accepted, { status: 202, text: 'sync started\n' });
-  await waitVersion(
-    w,
+  await w.waitVersion(
     ns,
     'applied = sha1 after the GitHub webhook',
     (v) => v.applied === short(sha1),
@@ -688,13 +636,7 @@ test('run: signed GitHub/Gitea/GitLab webhooks sync at once, bad ones are refuse
     'x-gitea-signature': sign(body2),
   });
   assert.equal(gitea.status, 202);
-  await waitVersion(
-    w,
-    ns,
-    'applied = sha2 after the Gitea webhook',
-    (v) => v.applied === short(sha2),
-    30_000,
-  );
+  await w.waitVersion(ns, 'applied = sha2 after the Gitea webhook', (v) => v.applied === short(sha2), 30_000);
 
   // GitLab
   const sha3 = await w.repo.commit(
@@ -708,8 +650,7 @@ test('run: signed GitHub/Gitea/GitLab webhooks sync at once, bad ones are refuse
     'x-gitlab-token': webhookSecret,
   });
   assert.equal(gitlab.status, 202);
-  await waitVersion(
-    w,
+  await w.waitVersion(
     ns,
     'applied = sha3 after the GitLab webhook',
     (v) => v.applied === short(sha3),
@@ -735,7 +676,7 @@ test('run: signed GitHub/Gitea/GitLab webhooks sync at once, bad ones are refuse
   } as RequestInit);
   assert.equal(chunked.status, 413);
 
-  await waitVersion(w, ns, 'deployed = sha3', (v) => v.deployed === short(sha3), 60_000);
+  await w.waitVersion(ns, 'deployed = sha3', (v) => v.deployed === short(sha3), 60_000);
   const m = await waitFor(
     '/metrics with sha3',
     async () => {
@@ -799,8 +740,7 @@ test('run: a webhook that arrives while a tick is reading the branch head is not
     assert.equal(heads, 1);
     op.wake(); // a webhook: the second tick
     const sha = await waitFor('the push during the second tick', async () => pushed, { timeoutMs: 30_000 });
-    await waitVersion(
-      w,
+    await w.waitVersion(
       ns,
       'the commit pushed during the tick is applied',
       (v) => v.applied === short(sha),
@@ -818,7 +758,7 @@ test('run: two replicas, one leader; SIGKILLed, the other takes over within the 
   const ns = 'failover';
   const leaseSeconds = 3;
   const extra = { MANAGED_NAMESPACES: ns, LEASE_DURATION: String(leaseSeconds) };
-  const [p1, p2] = [await startRun('replica-1', extra), await startRun('replica-2', extra)];
+  const [p1, p2] = [await startHooked('replica-1', extra), await startHooked('replica-2', extra)];
   const said = async (p: RunProcess, msg: string) => (await p.logs()).filter((l) => l.msg === msg);
   const leaders = async () => {
     const out: RunProcess[] = [];
@@ -835,7 +775,7 @@ test('run: two replicas, one leader; SIGKILLed, the other takes over within the 
   assert.ok(leader);
   const follower = leader === p1 ? p2 : p1;
   const head0 = await w.repo.head();
-  await waitVersion(w, ns, 'the leader applied the head', (v) => v.applied === short(head0), 60_000);
+  await w.waitVersion(ns, 'the leader applied the head', (v) => v.applied === short(head0), 60_000);
   // Well past a lease period: still exactly one leader, and the follower wrote nothing.
   await sleep((leaseSeconds + 1) * 1000);
   assert.deepEqual(await leaders(), [leader]);
@@ -869,7 +809,7 @@ test('run: two replicas, one leader; SIGKILLed, the other takes over within the 
   assert.equal(lease.spec.holderIdentity, next?.identity);
   assert.notEqual(next?.identity, became?.identity);
   assert.ok((lease.spec.leaseTransitions ?? 0) >= 1);
-  await waitVersion(w, ns, 'the new leader applied the new commit', (v) => v.applied === short(sha), 60_000);
+  await w.waitVersion(ns, 'the new leader applied the new commit', (v) => v.applied === short(sha), 60_000);
 
   await follower.svc.stop();
   assert.equal(await follower.svc.exited, 0);

@@ -7,7 +7,7 @@ import {
   PutObjectCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { type S3Fixture, startS3 } from '../fixtures/s3.ts';
+import { type S3Fixture, startS3 } from '../../testbed/s3.ts';
 
 let s3: S3Fixture;
 

@@ -3,20 +3,13 @@
 // finished. Real control plane, git and MinIO; `wait` is the real CLI.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Operator } from '../../src/operator.ts';
-import type { RepoChanges } from '../fixtures/git.ts';
-import { waitFor } from '../support/proc.ts';
-import {
-  names as namesIn,
-  startWorld,
-  type World,
-  waitVersion,
-  withOperator as withOperatorIn,
-} from '../support/world.ts';
+import { short } from '../../src/source/sha.ts';
+import type { RepoChanges } from '../../testbed/git.ts';
+import { waitFor } from '../../testbed/proc.ts';
+import { runWait, startWorld, type World } from '../support/world.ts';
 
 const ns = 'app';
 const folder = `iowa-a/${ns}`;
-const short = (sha: string) => sha.slice(0, 7);
 let w: World;
 
 /** One Deployment per file: api and web; `nodeSelector` makes its pods unschedulable. */
@@ -66,35 +59,17 @@ function healthyFiles(): Record<string, string> {
   return healthySet() as Record<string, string>;
 }
 
-const names = (kind: string) => namesIn(w, ns, kind);
-
-/** Runs an in-process operator loop for the duration of `fn`. */
-const withOperator = <T>(extra: Record<string, string>, fn: (op: Operator) => Promise<T>) =>
-  withOperatorIn(w, extra, fn);
+const names = (kind: string) => w.names(ns, kind);
 
 /** `git-sync-operator wait` for one deployment, with a read-capable key; its exit code and time. */
 async function waitCli(deployment: string, sha: string, timeout = '60s') {
   const started = Date.now();
-  const res = await w.cli(
-    [
-      'wait',
-      '--bucket',
-      w.s3.bucket,
-      '--cluster',
-      'iowa-a',
-      '--namespace',
-      ns,
-      '--deployment',
-      deployment,
-      '--sha',
-      sha,
-      '--timeout',
-      timeout,
-      '--interval',
-      '500ms',
-    ],
-    { AWS_ACCESS_KEY_ID: w.s3.admin.accessKeyId, AWS_SECRET_ACCESS_KEY: w.s3.admin.secretAccessKey },
-  );
+  const res = await runWait(w, { namespace: ns, deployment, sha }, [
+    '--timeout',
+    timeout,
+    '--interval',
+    '500ms',
+  ]);
   return { ...res, seconds: (Date.now() - started) / 1000 };
 }
 
@@ -107,7 +82,7 @@ async function outcome(deployment: string, sha: string) {
 /** Commits an api whose pods can never be ready and waits until the operator applied it. */
 async function applyStuckApi(): Promise<string> {
   const stuck = await w.repo.commit({ [`${folder}/api.yaml`]: deployment('api', { stuck: true }) }, 'stuck');
-  await waitVersion(w, ns, 'stuck applied', (v) => v.applied === short(stuck));
+  await w.waitVersion(ns, 'stuck applied', (v) => v.applied === short(stuck));
   return stuck;
 }
 
@@ -155,7 +130,7 @@ test('a folder whose files hold no object (every way) applies and prunes nothing
 });
 
 test('broken YAML and a set the dry-run rejects: `wait` exits 1 within seconds with the reason; nothing applied', async () => {
-  await withOperator({ GIT_SYNC_INTERVAL: '1', ROLLOUT_TIMEOUT: '120' }, async () => {
+  await w.withOperator({ GIT_SYNC_INTERVAL: '1', ROLLOUT_TIMEOUT: '120' }, async () => {
     // web.yaml broken: web comes from the inventory, api from its own file that parses.
     const broken = await w.repo.commit(
       {
@@ -225,7 +200,7 @@ test('broken YAML and a set the dry-run rejects: `wait` exits 1 within seconds w
 });
 
 test('a commit superseded while it rolls out gets Superseded; one whose spec the next commit keeps counts for both', async () => {
-  await withOperator({ GIT_SYNC_INTERVAL: '1', ROLLOUT_TIMEOUT: '120' }, async () => {
+  await w.withOperator({ GIT_SYNC_INTERVAL: '1', ROLLOUT_TIMEOUT: '120' }, async () => {
     // api can never be ready at `stuck`; a fix 5 s later supersedes it.
     const stuck = await applyStuckApi();
     await new Promise((r) => setTimeout(r, 5_000));
@@ -249,7 +224,7 @@ test('a commit superseded while it rolls out gets Superseded; one whose spec the
       { [`${folder}/web.yaml`]: deployment('web', { image: 'example/web:4', minReady: 6 }) },
       'slow web',
     );
-    await waitVersion(w, ns, 'slow applied', (v) => v.applied === short(slow));
+    await w.waitVersion(ns, 'slow applied', (v) => v.applied === short(slow));
     const config = await w.repo.commit(
       { [`${folder}/settings.yaml`]: configMap('settings', '2') },
       'config only',
@@ -266,7 +241,7 @@ test('a commit superseded while it rolls out gets Superseded; one whose spec the
 });
 
 test('a broken commit during a rollout is told at once; the rollout it did not replace goes on until a valid commit supersedes it', async () => {
-  await withOperator({ GIT_SYNC_INTERVAL: '1', ROLLOUT_TIMEOUT: '120' }, async () => {
+  await w.withOperator({ GIT_SYNC_INTERVAL: '1', ROLLOUT_TIMEOUT: '120' }, async () => {
     const stuck = await applyStuckApi();
     const broken = await w.repo.commit({ [`${folder}/web.yaml`]: 'kind: [\n' }, 'broken while api rolls out');
     for (const d of ['api', 'web']) {
@@ -317,7 +292,7 @@ test('a prune killed half-way is finished by the next pass', async () => {
 });
 
 test('metrics: S3 writes are counted; the applied-commit gauge never names a refused sha', async () => {
-  await withOperator({ GIT_SYNC_INTERVAL: '1' }, async (op) => {
+  await w.withOperator({ GIT_SYNC_INTERVAL: '1' }, async (op) => {
     const good = await w.repo.commit({ [`${folder}/settings.yaml`]: configMap('settings', '3') }, 'good');
     await waitFor('good deployed', async () => ((await outcome('web', good)).ok ? true : undefined), {
       timeoutMs: 60_000,

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GitSource, SourceError } from '../../src/source/git.ts';
-import { type ConfigRepo, createConfigRepo, makeSshKey, serveHttp, serveSsh } from '../fixtures/git.ts';
-import { removeDir, tempDir } from '../support/proc.ts';
+import { type ConfigRepo, createConfigRepo, makeSshKey, serveHttp, serveSsh } from '../../testbed/git.ts';
+import { removeDir, tempDir } from '../../testbed/proc.ts';
 
 let repo: ConfigRepo;
 let dir: string;

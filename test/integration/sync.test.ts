@@ -3,22 +3,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Operator } from '../../src/operator.ts';
-import type { RepoChanges } from '../fixtures/git.ts';
-import { waitFor } from '../support/proc.ts';
-import { appFiles, seedRepo } from '../support/seed.ts';
-import {
-  names as namesIn,
-  startWorld,
-  type World,
-  waitVersion,
-  withOperator as withOperatorIn,
-} from '../support/world.ts';
+import { short } from '../../src/source/sha.ts';
+import type { RepoChanges } from '../../testbed/git.ts';
+import { waitFor } from '../../testbed/proc.ts';
+import { appFiles, seedRepo } from '../../testbed/seed.ts';
+import { writesLogged } from '../support/checks.ts';
+import { editByHand, grantOperator, startWorld, type World } from '../support/world.ts';
 
 const dev = 'bedrock-dev';
 const prod = 'bedrock-prod';
 let w: World;
-const short = (sha: string) => sha.slice(0, 7);
 
 before(async () => {
   w = await startWorld({ namespaces: [dev, prod], files: seedRepo('iowa-a', [dev, prod]) });
@@ -27,12 +21,7 @@ after(async () => {
   await w?.stop();
 });
 
-const names = (ns: string, kind: string) => namesIn(w, ns, kind);
-/** Runs an in-process operator loop for the duration of `fn`. */
-const withOperator = <T>(extra: Record<string, string>, fn: (op: Operator) => Promise<T>) =>
-  withOperatorIn(w, extra, fn);
-
-test('1. a seed-shaped repo syncs two namespaces; Version and S3 record the sha; nothing else is read', async () => {
+test('a seed-shaped repo syncs two namespaces; Version and S3 record the sha; nothing else is read', async () => {
   const sha = await w.repo.head();
   const res = await w.cli(['sync', '--once']);
   assert.equal(res.code, 0, res.stderr + res.stdout);
@@ -47,15 +36,15 @@ test('1. a seed-shaped repo syncs two namespaces; Version and S3 record the sha;
     const at = Date.parse(body);
     assert.ok(Number.isFinite(at) && /Z$/.test(body.trim()), `not an ISO UTC time: ${body}`);
     assert.ok(Math.abs(Date.now() - at) < 120_000);
-    assert.deepEqual(await names(ns, 'deployments'), ['bedrock']);
-    assert.deepEqual(await names(ns, 'configmaps'), ['bedrock-config', 'kube-root-ca.crt']);
+    assert.deepEqual(await w.names(ns, 'deployments'), ['bedrock']);
+    assert.deepEqual(await w.names(ns, 'configmaps'), ['bedrock-config', 'kube-root-ca.crt']);
   }
   const table = await w.kubectl('-n', dev, 'get', 'vers');
   assert.match(table, /APPLIED\s+DEPLOYED\s+READY\s+AGE/);
   assert.match(table, new RegExp(`${dev}\\s+${short(sha)}\\s+${short(sha)}\\s+True`));
 });
 
-test('1b. sync --once --dry-run prints what would change and writes nothing', async () => {
+test('sync --once --dry-run prints what would change and writes nothing', async () => {
   const before = await w.version(dev);
   const sha = await w.repo.commit(
     {
@@ -75,7 +64,7 @@ test('1b. sync --once --dry-run prints what would change and writes nothing', as
   assert.match(res.stdout, new RegExp(`${prod} @ ${short(sha)}: 0 to apply, 0 to prune, 4 unchanged`));
   const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
   assert.equal(d.spec.template.spec.containers[0].image, 'mozmeao/bedrock:1');
-  assert.deepEqual(await names(dev, 'horizontalpodautoscalers'), ['bedrock']);
+  assert.deepEqual(await w.names(dev, 'horizontalpodautoscalers'), ['bedrock']);
   const after = await w.version(dev);
   assert.equal(after?.applied, before?.applied);
   assert.equal(
@@ -87,20 +76,20 @@ test('1b. sync --once --dry-run prints what would change and writes nothing', as
   assert.equal((await w.cli(['sync', '--once'])).code, 0);
 });
 
-test('2. a new image rolls out: applied moves first, deployed and the S3 file only once pods are ready', async () => {
+test('a new image rolls out: applied moves first, deployed and the S3 file only once pods are ready', async () => {
   const before = await w.repo.head();
-  await withOperator({}, async () => {
+  await w.withOperator({}, async () => {
     // minReadySeconds makes "applied but not yet available" last long enough to observe.
     const sha = await w.repo.commit(
       appFiles(`iowa-a/${dev}`, 'bedrock', { image: 'mozmeao/bedrock:2', minReadySeconds: 3 }),
       'bedrock 2',
     );
     const key = `iowa-a/${dev}/bedrock/${short(sha)}`;
-    const seen = await waitVersion(w, dev, 'applied = new sha', (v) => v.applied === short(sha), 30_000);
+    const seen = await w.waitVersion(dev, 'applied = new sha', (v) => v.applied === short(sha), 30_000);
     const appliedSeenAt = Date.now();
     assert.equal(seen.deployed, short(before), 'deployed moved together with applied');
     assert.equal(await w.s3.getObject(key), undefined, 'S3 file written before the rollout was healthy');
-    await waitVersion(w, dev, 'deployed = new sha', (v) => v.deployed === short(sha), 60_000);
+    await w.waitVersion(dev, 'deployed = new sha', (v) => v.deployed === short(sha), 60_000);
     const body = await waitFor('S3 completion file', () => w.s3.getObject(key));
     const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
     assert.equal(d.spec.template.spec.containers[0].image, 'mozmeao/bedrock:2');
@@ -110,11 +99,11 @@ test('2. a new image rolls out: applied moves first, deployed and the S3 file on
   });
 });
 
-test('3. a commit touching only another cluster still gets its S3 file, with no object written', async () => {
-  await withOperator({}, async () => {
+test('a commit touching only another cluster still gets its S3 file, with no object written', async () => {
+  await w.withOperator({}, async () => {
     const first = await w.repo.head();
-    await waitVersion(w, dev, 'settled', (v) => v.deployed === short(first));
-    await waitVersion(w, prod, 'settled', (v) => v.deployed === short(first));
+    await w.waitVersion(dev, 'settled', (v) => v.deployed === short(first));
+    await w.waitVersion(prod, 'settled', (v) => v.deployed === short(first));
     const writes = () => objectWrites(w);
     const before = await writes();
     assert.ok(
@@ -127,7 +116,7 @@ test('3. a commit touching only another cluster still gets its S3 file, with no 
     );
     for (const ns of [dev, prod]) {
       await waitFor(`S3 file for ${ns}`, () => w.s3.getObject(`iowa-a/${ns}/bedrock/${short(sha)}`));
-      await waitVersion(w, ns, 'deployed = new sha', (v) => v.deployed === short(sha));
+      await w.waitVersion(ns, 'deployed = new sha', (v) => v.deployed === short(sha));
     }
     assert.deepEqual(await writes(), before, 'objects were written for a commit that changed nothing here');
   });
@@ -152,7 +141,7 @@ async function objectWrites(world: World): Promise<Record<string, number>> {
   return out;
 }
 
-test('4. a rollout that can never be ready writes .failed, says why, and leaves deployed alone', async () => {
+test('a rollout that can never be ready writes .failed, says why, and leaves deployed alone', async () => {
   const good = short(await w.repo.head());
   const stuck = appFiles(`iowa-a/${prod}`, 'bedrock', {
     podSpec: { nodeSelector: { disktype: 'no-such-node' } },
@@ -214,7 +203,7 @@ const badInputs: { name: string; files: RepoChanges; error: RegExp }[] = [
 ];
 
 for (const bad of badInputs) {
-  test(`5. ${bad.name} applies nothing in that namespace and names the file`, async () => {
+  test(`${bad.name} applies nothing in that namespace and names the file`, async () => {
     const files = Object.fromEntries(Object.entries(bad.files).map(([k, v]) => [`iowa-a/${dev}/${k}`, v]));
     // The same commit adds a valid ConfigMap in both namespaces: dev must not get it, prod must.
     const extra = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: added}\ndata: {a: "1"}\n';
@@ -225,8 +214,11 @@ for (const bad of badInputs) {
     const res = await w.cli(['sync', '--once']);
     assert.equal(res.code, 1);
     assert.match(res.stdout, bad.error);
-    assert.ok(!(await names(dev, 'configmaps')).includes('added'), 'part of a broken set was applied');
-    assert.ok((await names(prod, 'configmaps')).includes('added'), 'the healthy namespace did not carry on');
+    assert.ok(!(await w.names(dev, 'configmaps')).includes('added'), 'part of a broken set was applied');
+    assert.ok(
+      (await w.names(prod, 'configmaps')).includes('added'),
+      'the healthy namespace did not carry on',
+    );
     const v = await w.version(dev);
     assert.notEqual(v?.applied, short(sha));
     assert.match(v?.status?.lastError ?? '', bad.error);
@@ -238,11 +230,14 @@ for (const bad of badInputs) {
       'undo',
     );
     assert.equal((await w.cli(['sync', '--once'])).code, 0);
-    assert.ok(!(await names(prod, 'configmaps')).includes('added'), 'a file deleted from git was not pruned');
+    assert.ok(
+      !(await w.names(prod, 'configmaps')).includes('added'),
+      'a file deleted from git was not pruned',
+    );
   });
 }
 
-test('6. prune: a deleted file is pruned, an annotated object survives, an emptied folder deletes nothing', async () => {
+test('prune: a deleted file is pruned, an annotated object survives, an emptied folder deletes nothing', async () => {
   await w.kubectl(
     '-n',
     dev,
@@ -256,12 +251,12 @@ test('6. prune: a deleted file is pruned, an annotated object survives, an empti
     'drop hpa and svc',
   );
   assert.equal((await w.cli(['sync', '--once'])).code, 0);
-  assert.deepEqual(await names(dev, 'horizontalpodautoscalers'), []);
-  assert.deepEqual(await names(dev, 'services'), ['bedrock'], 'annotated object was pruned');
+  assert.deepEqual(await w.names(dev, 'horizontalpodautoscalers'), []);
+  assert.deepEqual(await w.names(dev, 'services'), ['bedrock'], 'annotated object was pruned');
   const before = {
-    deployments: await names(prod, 'deployments'),
-    configmaps: await names(prod, 'configmaps'),
-    services: await names(prod, 'services'),
+    deployments: await w.names(prod, 'deployments'),
+    configmaps: await w.names(prod, 'configmaps'),
+    services: await w.names(prod, 'services'),
   };
   const all = Object.fromEntries(Object.keys(appFiles(`iowa-a/${prod}`, 'bedrock')).map((k) => [k, null]));
   const sha = await w.repo.commit(all, 'empty prod folder');
@@ -273,9 +268,9 @@ test('6. prune: a deleted file is pruned, an annotated object survives, an empti
   );
   assert.deepEqual(
     {
-      deployments: await names(prod, 'deployments'),
-      configmaps: await names(prod, 'configmaps'),
-      services: await names(prod, 'services'),
+      deployments: await w.names(prod, 'deployments'),
+      configmaps: await w.names(prod, 'configmaps'),
+      services: await w.names(prod, 'services'),
     },
     before,
   );
@@ -286,21 +281,11 @@ test('6. prune: a deleted file is pruned, an annotated object survives, an empti
   assert.equal((await w.cli(['sync', '--once'])).code, 0);
 });
 
-test('7. drift from kubectl scale/edit is repaired; a force-push to an older commit is followed', async () => {
-  await withOperator({}, async () => {
+test('drift from kubectl scale/edit is repaired; a force-push to an older commit is followed', async () => {
+  await w.withOperator({}, async () => {
     const head = await w.repo.head();
-    await waitVersion(w, dev, 'settled', (v) => v.deployed === short(head));
-    await w.kubectl('-n', dev, 'scale', 'deployment', 'bedrock', '--replicas=4');
-    await w.kubectl(
-      '-n',
-      dev,
-      'patch',
-      'configmap',
-      'bedrock-config',
-      '--type=merge',
-      '-p',
-      '{"data":{"DEBUG":"true"}}',
-    );
+    await w.waitVersion(dev, 'settled', (v) => v.deployed === short(head));
+    await editByHand(w, dev, { replicas: 4, debug: 'true' });
     await waitFor('drift repaired', async () => {
       const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
       const cm = JSON.parse(await w.kubectl('-n', dev, 'get', 'configmap', 'bedrock-config', '-o', 'json'));
@@ -311,20 +296,20 @@ test('7. drift from kubectl scale/edit is repaired; a force-push to an older com
       appFiles(`iowa-a/${dev}`, 'bedrock', { image: 'mozmeao/bedrock:3' }),
       'bedrock 3',
     );
-    await waitVersion(w, dev, 'image 3 deployed', (v) => v.deployed === short(withImage3));
+    await w.waitVersion(dev, 'image 3 deployed', (v) => v.deployed === short(withImage3));
     await w.repo.forcePush(head);
-    await waitVersion(w, dev, 'force-push followed', (v) => v.deployed === short(head));
+    await w.waitVersion(dev, 'force-push followed', (v) => v.deployed === short(head));
     const d = JSON.parse(await w.kubectl('-n', dev, 'get', 'deployment', 'bedrock', '-o', 'json'));
     assert.equal(d.spec.template.spec.containers[0].image, 'mozmeao/bedrock:2');
   });
 });
 
-test('7b. a namespace healthy at the head costs an idle poll one ls-remote and no apiserver request; drift is checked every DRIFT_INTERVAL', async () => {
+test('a namespace healthy at the head costs an idle poll one ls-remote and no apiserver request; drift is checked every DRIFT_INTERVAL', async () => {
   const head = await w.repo.head();
-  await withOperator(
+  await w.withOperator(
     { GIT_SYNC_INTERVAL: '0.5', DRIFT_INTERVAL: '10', MANAGED_NAMESPACES: dev },
     async (op) => {
-      await waitVersion(w, dev, 'settled', (v) => v.deployed === short(head) && !v.status?.pending?.length);
+      await w.waitVersion(dev, 'settled', (v) => v.deployed === short(head) && !v.status?.pending?.length);
       await sleep(1500); // the settling reconcile finishes
       const requests = () => [...op.deps.client.counts.values()].reduce((a, b) => a + b, 0);
       const before = { api: requests(), lsRemote: op.deps.git.lsRemoteCount, at: Date.now() };
@@ -347,19 +332,18 @@ test('7b. a namespace healthy at the head costs an idle poll one ls-remote and n
   );
 });
 
-test('8. S3 down during a rollout, operator restarted, S3 back: the file appears exactly once', async () => {
+test('S3 down during a rollout, operator restarted, S3 back: the file appears exactly once', async () => {
   await w.s3.stopServer();
   let sha = '';
   let key = '';
   try {
-    await withOperator({}, async () => {
+    await w.withOperator({}, async () => {
       sha = await w.repo.commit(
         appFiles(`iowa-a/${dev}`, 'bedrock', { image: 'mozmeao/bedrock:4' }),
         'bedrock 4',
       );
       key = `iowa-a/${dev}/bedrock/${short(sha)}`;
-      await waitVersion(
-        w,
+      await w.waitVersion(
         dev,
         'pending S3 file recorded',
         (v) => v.deployed === short(sha) && (v.status?.pending ?? []).some((p) => p.key === key),
@@ -369,32 +353,20 @@ test('8. S3 down during a rollout, operator restarted, S3 back: the file appears
     await w.s3.startServer();
   }
   // A new operator (a restart: nothing in memory) delivers what the Version remembers.
-  await withOperator({}, async () => {
+  await w.withOperator({}, async () => {
     await waitFor('S3 file after restart', () => w.s3.getObject(key));
-    await waitVersion(w, dev, 'pending emptied', (v) => (v.status?.pending ?? []).length === 0);
+    await w.waitVersion(dev, 'pending emptied', (v) => (v.status?.pending ?? []).length === 0);
   });
   assert.deepEqual(await w.s3.listKeys(`iowa-a/${dev}/bedrock/${short(sha)}`), [key]);
-  const writes = w.logs.filter((l) => l.includes('"S3 file written"') && l.includes(`"key":"${key}"`));
-  assert.equal(writes.length, 1, `written ${writes.length} times`);
+  const writes = writesLogged(w, key);
+  assert.equal(writes, 1, `written ${writes} times`);
   assert.ok(w.logs.some((l) => l.includes('S3 write failed, will retry') && l.includes(key)));
 });
 
-test('9. least-privilege RBAC (impersonated ServiceAccount) syncs; a missing grant is named', async () => {
-  const { clusterRole, roleBinding, serviceAccount } = await import('../../src/install/rbac.ts');
+test('least-privilege RBAC (impersonated ServiceAccount) syncs; a missing grant is named', async () => {
   const sa = `${dev}-git-sync-operator`;
-  const apply = async (o: Record<string, unknown>) => {
-    const res = await w.cp.request('POST', pathOf(o), o);
-    assert.ok(res.status === 201 || res.status === 409, JSON.stringify(res.body));
-  };
-  await apply(clusterRole());
-  await apply(serviceAccount(sa, dev));
-  await apply(roleBinding(dev, sa, dev));
-  await apply(roleBinding(prod, sa, dev));
+  const impersonate = await grantOperator(w, sa, dev, [dev, prod]);
   await w.cp.createNamespace('unbound');
-  const impersonate = {
-    user: `system:serviceaccount:${dev}:${sa}`,
-    groups: ['system:serviceaccounts', `system:serviceaccounts:${dev}`, 'system:authenticated'],
-  };
   const sha = await w.repo.commit(
     appFiles(`iowa-a/${dev}`, 'bedrock', { image: 'mozmeao/bedrock:5' }),
     'bedrock 5',
@@ -421,15 +393,3 @@ test('9. least-privilege RBAC (impersonated ServiceAccount) syncs; a missing gra
     /cannot get resource "versions" in API group "versions\.mozilla\.org" in the namespace "unbound"/,
   );
 });
-
-function pathOf(o: Record<string, unknown>): string {
-  const meta = o.metadata as { namespace?: string };
-  switch (o.kind) {
-    case 'ClusterRole':
-      return '/apis/rbac.authorization.k8s.io/v1/clusterroles';
-    case 'RoleBinding':
-      return `/apis/rbac.authorization.k8s.io/v1/namespaces/${meta.namespace}/rolebindings`;
-    default:
-      return `/api/v1/namespaces/${meta.namespace}/serviceaccounts`;
-  }
-}

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { type AwsLikeS3, startAwsLikeS3 } from '../fixtures/aws-like-s3.ts';
-import { type S3Credentials, type S3Fixture, startS3 } from '../fixtures/s3.ts';
-import { removeDir, run, tempDir, waitFor } from '../support/proc.ts';
+import { short } from '../../src/source/sha.ts';
+import { removeDir, run, tempDir, waitFor } from '../../testbed/proc.ts';
+import { type S3Credentials, type S3Fixture, startS3 } from '../../testbed/s3.ts';
+import { type AwsLikeS3, startAwsLikeS3 } from '../support/aws-like-s3.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const short = (sha: string) => sha.slice(0, 7);
 const randomSha = () => randomBytes(20).toString('hex');
 const prefix = 'iowa-a/ci/web';
 
@@ -95,7 +95,7 @@ async function whileWaiting<T>(pending: Promise<Result>, what: string, until: ()
 
 const stamp = '2030-01-02T03:04:05Z';
 
-test('a. a GetObject-only key on AWS (403 for a missing key): wait polls through the 403s and exits 0 when the file appears', async () => {
+test('a GetObject-only key on AWS (403 for a missing key): wait polls through the 403s and exits 0 when the file appears', async () => {
   const sha = randomSha();
   const denied0 = aws.stats.denied;
   const pending = wait(sha);
@@ -112,7 +112,7 @@ test('a. a GetObject-only key on AWS (403 for a missing key): wait polls through
   assert.ok(aws.stats.denied - denied0 >= 4, `only ${aws.stats.denied - denied0} 403 answers`);
 });
 
-test('b. 500s, 503 SlowDown and connection resets for a while, then the file: exit 0', async () => {
+test('500s, 503 SlowDown and connection resets for a while, then the file: exit 0', async () => {
   const sha = randomSha();
   const faults0 = aws.stats.faults;
   // In pairs: a client that retries once still meets a fault each time.
@@ -134,7 +134,7 @@ test('b. 500s, 503 SlowDown and connection resets for a while, then the file: ex
   }
 });
 
-test('c. credentials or bucket S3 rejects: exit 2 at once with one line naming what to fix, no secret', async () => {
+test('credentials or bucket S3 rejects: exit 2 at once with one line naming what to fix, no secret', async () => {
   const wrongSecret = `wrong-${randomBytes(12).toString('hex')}`;
   const cases = [
     {
@@ -167,7 +167,7 @@ test('c. credentials or bucket S3 rejects: exit 2 at once with one line naming w
   }
 });
 
-test('d. timeout while S3 answers only 403: exit 124, the line names both keys and the missing s3:GetObject', async () => {
+test('timeout while S3 answers only 403: exit 124, the line names both keys and the missing s3:GetObject', async () => {
   const hint = new RegExp(
     'S3 answered only 403 AccessDenied: this key may lack s3:GetObject on ' +
       `arn:aws:s3:::ci-status/${prefix}/\\*, or it has no s3:ListBucket .* and the file never appeared`,
@@ -190,7 +190,7 @@ test('d. timeout while S3 answers only 403: exit 124, the line names both keys a
   }
 });
 
-test('d2. timeout through S3 errors (503 SlowDown) and hangs: exit 124 by the deadline, the errors counted', async () => {
+test('timeout through S3 errors (503 SlowDown) and hangs: exit 124 by the deadline, the errors counted', async () => {
   aws.inject(...Array.from({ length: 1000 }, () => 503 as const));
   try {
     const r = await wait(randomSha(), { timeout: '2s' });
@@ -214,7 +214,7 @@ test('d2. timeout through S3 errors (503 SlowDown) and hangs: exit 124 by the de
   }
 });
 
-test('e. a .failed file (behind 403s until it appears): exit 1 with its reason', async () => {
+test('a .failed file (behind 403s until it appears): exit 1 with its reason', async () => {
   const sha = randomSha();
   const reason = `${stamp} RolloutTimeout: Deployment/web: 0/2 updated`;
   const denied0 = aws.stats.denied;
@@ -229,7 +229,7 @@ test('e. a .failed file (behind 403s until it appears): exit 1 with its reason',
   assert.equal(r.stdout, '');
 });
 
-test('f. promote --wait with a secret S3 rejects: exit 2 with the same line', async () => {
+test('promote --wait with a secret S3 rejects: exit 2 with the same line', async () => {
   const repo = await tempDir('wait-promote');
   tempDirs.push(repo);
   const env = {

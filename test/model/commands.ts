@@ -296,15 +296,19 @@ class Rewind extends Step {
 }
 
 class Kill extends Step {
-  constructor(
-    /** A commit just before the kill (the operator may be mid-apply), or while it is down. */
-    readonly commit: 'none' | 'before' | 'while-down',
-    readonly ns: number,
-    readonly pick: number,
-    readonly delayMs: number,
-    readonly downMs: number,
-  ) {
+  /** A commit just before the kill (the operator may be mid-apply), or while it is down. */
+  readonly commit: 'none' | 'before' | 'while-down';
+  readonly ns: number;
+  readonly pick: number;
+  readonly delayMs: number;
+  readonly downMs: number;
+  constructor(o: Pick<Kill, 'commit' | 'ns' | 'pick' | 'delayMs' | 'downMs'>) {
     super();
+    this.commit = o.commit;
+    this.ns = o.ns;
+    this.pick = o.pick;
+    this.delayMs = o.delayMs;
+    this.downMs = o.downMs;
   }
   label() {
     const bump = `bump deployment#${this.pick} in ns${this.ns}`;
@@ -521,7 +525,7 @@ export function stepArb(namespaces: number): fc.Arbitrary<Cmd> {
           fc.integer({ min: 0, max: 3000 }),
           fc.integer({ min: 0, max: 3000 }),
         )
-        .map(([c, n, p, d, down]) => new Kill(c, n, p, d, down)),
+        .map(([commit, ns, pick, delayMs, downMs]) => new Kill({ commit, ns, pick, delayMs, downMs })),
     ),
     w(
       1,

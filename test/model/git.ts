@@ -1,5 +1,5 @@
 // History rewrites the ConfigRepo fixture has no single call for.
-import type { ConfigRepo, RepoChanges } from '../fixtures/git.ts';
+import type { ConfigRepo, RepoChanges } from '../../testbed/git.ts';
 
 const TMP = 'gso-model-rewrite';
 

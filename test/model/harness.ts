@@ -16,6 +16,7 @@ import { clone, folderChanges, head, type Model, meaning, type NsState } from '.
 import {
   appliedLogged,
   errorLogged,
+  type LiveObject,
   liveObjects,
   readVersion,
   type Seen,
@@ -230,63 +231,58 @@ export class Real {
   async settle(m: Model): Promise<void> {
     const head7 = this.sha7(head(m).id);
     const quietAtStart = this.quietSince() <= Date.now() && !this.faultActive();
-    const seenBy = Date.now() + (quietAtStart ? SEEN_BOUND_MS : 6_000);
-    let last: string | undefined;
-    for (;;) {
-      last = (await this.seen()).seen.at(-1)?.sha7;
-      if (last === head7) break;
-      if (Date.now() > seenBy) {
-        if (quietAtStart && !this.faultActive())
-          this.report(
-            'P1',
-            `head-not-seen ${head7}`,
-            `the operator did not log the head ${head7} as new commit within ${SEEN_BOUND_MS / 1000} s (last seen: ${last})`,
-          );
-        else this.note(`head ${head7} not seen yet (fault active)`);
-        return;
-      }
-      await sleep(250);
-    }
+    if (!(await this.waitSeen(head7, quietAtStart))) return;
     if (this.apiDown) return;
     const handledBy = Date.now() + (quietAtStart ? HANDLED_BOUND_MS : 8_000);
     for (const [i, ns] of this.w.namespaces.entries()) {
       const mean = meaning(head(m).ns[i] as NsState);
-      for (;;) {
-        let done = false;
-        try {
-          if (mean.status === 'valid') {
-            done = (await readVersion(this.w.stack.cp, ns))?.applied === head7;
-          } else {
-            const logs = await this.w.op.logs();
-            done = errorLogged(logs, ns, head7);
-          }
-        } catch {
-          // apiserver hiccup: try again until the bound
-        }
-        if (done) break;
-        if (Date.now() > handledBy) {
-          if (quietAtStart && !this.faultActive()) {
-            this.report(
-              'P2',
-              `not-handled ${ns} ${head7}`,
-              `${ns}: ${head7} (${mean.why}) was seen but ${mean.status === 'valid' ? 'not applied' : 'no error was logged for it'} within ${HANDLED_BOUND_MS / 1000} s`,
-            );
-          } else this.note(`${ns}: ${head7} not handled yet (fault active)`);
-          break;
-        }
-        await sleep(300);
-      }
+      const handled = () => this.handled(ns, head7, mean.status === 'valid');
+      if (await waitUntil(handled, handledBy, 300)) continue;
+      if (quietAtStart && !this.faultActive()) {
+        this.report(
+          'P2',
+          `not-handled ${ns} ${head7}`,
+          `${ns}: ${head7} (${mean.why}) was seen but ${mean.status === 'valid' ? 'not applied' : 'no error was logged for it'} within ${HANDLED_BOUND_MS / 1000} s`,
+        );
+      } else this.note(`${ns}: ${head7} not handled yet (fault active)`);
+    }
+  }
+
+  /** Waits (bounded) until the operator logs `head7` as its new commit; false when it did not. */
+  private async waitSeen(head7: string, quietAtStart: boolean): Promise<boolean> {
+    const seenBy = Date.now() + (quietAtStart ? SEEN_BOUND_MS : 6_000);
+    let last: string | undefined;
+    const seen = async () => {
+      last = (await this.seen()).seen.at(-1)?.sha7;
+      return last === head7;
+    };
+    if (await waitUntil(seen, seenBy, 250)) return true;
+    if (quietAtStart && !this.faultActive())
+      this.report(
+        'P1',
+        `head-not-seen ${head7}`,
+        `the operator did not log the head ${head7} as new commit within ${SEEN_BOUND_MS / 1000} s (last seen: ${last})`,
+      );
+    else this.note(`head ${head7} not seen yet (fault active)`);
+    return false;
+  }
+
+  /** `head7` applied (a valid set) or an error logged for it (an invalid one); false on a hiccup. */
+  private async handled(ns: string, head7: string, valid: boolean): Promise<boolean> {
+    try {
+      if (valid) return (await readVersion(this.w.stack.cp, ns))?.applied === head7;
+      return errorLogged(await this.w.op.logs(), ns, head7);
+    } catch {
+      return false; // apiserver hiccup: try again until the bound
     }
   }
 
   private ctx(
     i: number,
-    logs: LogEntry[],
-    seen: Seen[],
-    keys: Map<string, string>,
-    final: boolean,
     m: Model,
+    o: { logs: LogEntry[]; seen: Seen[]; keys: Map<string, string>; final: boolean },
   ): Ctx {
+    const { logs, seen, keys, final } = o;
     const ns = this.w.namespaces[i] as string;
     const known = this.appliedSeen.get(ns) ?? new Set<string>();
     this.appliedSeen.set(ns, known);
@@ -315,34 +311,10 @@ export class Real {
   async checkNow(m: Model, final: boolean): Promise<void> {
     const { logs, seen } = await this.seen();
     for (const [i, ns] of this.w.namespaces.entries()) {
-      let keys = new Map<string, string>();
-      if (!this.s3Down) keys = await s3Keys(this.w.stack.s3, ns, this.bodies).catch(() => keys);
-      if (final && !this.s3Down) {
-        // Bodies are cached from their first read: read them again; a file is written once.
-        const fresh = await s3Keys(this.w.stack.s3, ns, new Map()).catch(() => new Map<string, string>());
-        for (const [k, b] of fresh) {
-          if (keys.get(k) !== b)
-            this.report(
-              'I2',
-              `rewritten ${k}`,
-              `${k} was rewritten: first read ${JSON.stringify(keys.get(k))}, now ${JSON.stringify(b)}`,
-            );
-        }
-      }
-      let v: VersionView | undefined;
-      if (!this.apiDown) {
-        v = await readVersion(this.w.stack.cp, ns).catch(() => undefined);
-        if (v?.applied) this.appliedSeen.get(ns)?.add(v.applied);
-      }
-      const ctx = this.ctx(i, logs, seen, keys, final, m);
-      if (process.env.MODEL_DEBUG && final) {
-        const files = [...keys].map(
-          ([k, b]) => `    ${k.slice(CLUSTER.length + ns.length + 2)}  ${b.trim().slice(0, 140)}`,
-        );
-        this.log(
-          `debug ${ns}: seen ${seen.map((s) => s.sha7).join(',')}; Version ${JSON.stringify({ applied: v?.applied, deployed: v?.deployed })}\n${files.join('\n')}`,
-        );
-      }
+      const keys = await this.readKeys(ns, final);
+      const v = await this.readVersionSeen(ns);
+      const ctx = this.ctx(i, m, { logs, seen, keys, final });
+      if (process.env.MODEL_DEBUG && final) this.debugDump(ctx, v);
       if (!this.s3Down) checkS3(ctx, (a, b, c) => this.report(a, b, c));
       if (this.apiDown) continue;
       checkVersion(ctx, v, (a, b, c) => this.report(a, b, c));
@@ -352,6 +324,47 @@ export class Real {
       this.checkCrashes();
       this.explainLate(logs);
     }
+  }
+
+  /** The namespace's S3 keys and bodies (none while S3 is down); at the end, checked for rewrites. */
+  private async readKeys(ns: string, final: boolean): Promise<Map<string, string>> {
+    const none = new Map<string, string>();
+    if (this.s3Down) return none;
+    const keys = await s3Keys(this.w.stack.s3, ns, this.bodies).catch(() => none);
+    if (final) await this.checkRewritten(ns, keys);
+    return keys;
+  }
+
+  /** The namespace's Version (none while the apiserver is down); its `applied` counts as applied. */
+  private async readVersionSeen(ns: string): Promise<VersionView | undefined> {
+    if (this.apiDown) return undefined;
+    const v = await readVersion(this.w.stack.cp, ns).catch(() => undefined);
+    if (v?.applied) this.appliedSeen.get(ns)?.add(v.applied);
+    return v;
+  }
+
+  /** I2: bodies are cached from their first read: read them again; a file is written once. */
+  private async checkRewritten(ns: string, keys: Map<string, string>): Promise<void> {
+    const fresh = await s3Keys(this.w.stack.s3, ns, new Map()).catch(() => new Map<string, string>());
+    for (const [k, b] of fresh) {
+      if (keys.get(k) !== b)
+        this.report(
+          'I2',
+          `rewritten ${k}`,
+          `${k} was rewritten: first read ${JSON.stringify(keys.get(k))}, now ${JSON.stringify(b)}`,
+        );
+    }
+  }
+
+  /** MODEL_DEBUG: what the operator saw, the Version and the S3 files of a namespace. */
+  private debugDump(ctx: Ctx, v: VersionView | undefined): void {
+    const { ns, seen, keys } = ctx;
+    const files = [...keys].map(
+      ([k, b]) => `    ${k.slice(CLUSTER.length + ns.length + 2)}  ${b.trim().slice(0, 140)}`,
+    );
+    this.log(
+      `debug ${ns}: seen ${seen.map((s) => s.sha7).join(',')}; Version ${JSON.stringify({ applied: v?.applied, deployed: v?.deployed })}\n${files.join('\n')}`,
+    );
   }
 
   /** I1, retried briefly mid-run: an apply in progress is ahead of `applied` for a moment. */
@@ -365,18 +378,23 @@ export class Real {
       }
       const live = await liveObjects(this.w.stack.cp, ns).catch(() => undefined);
       if (!live) return;
-      // At quiescence the cluster must hold the latest valid set the operator saw.
-      const valid = ctx.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid');
-      const target = final ? (valid.at(-1)?.sha7 ?? v?.applied) : v?.applied;
-      problems = target
-        ? objectMismatches(ctx, target, live, final).map((p) => `${p} (set of ${target})`)
-        : [];
-      const hand = this.w.handmade[ns];
-      if (hand) problems.push(...handmadeProblems(live, hand).map((p) => `hand-made: ${p}`));
+      problems = this.objectProblems(ctx, v, live);
       if (!problems.length) return;
     }
     for (const p of problems)
       this.report('I1', `objects ${ns} ${p.replace(/ \(set of .*\)$/, '')}`, `${ns}: ${p}`);
+  }
+
+  /** I1 now: the set the cluster must hold (at quiescence the latest valid one seen), hand-made objects. */
+  private objectProblems(ctx: Ctx, v: VersionView | undefined, live: LiveObject[]): string[] {
+    const valid = ctx.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid');
+    const target = ctx.final ? (valid.at(-1)?.sha7 ?? v?.applied) : v?.applied;
+    const problems = target
+      ? objectMismatches(ctx, target, live, ctx.final).map((p) => `${p} (set of ${target})`)
+      : [];
+    const hand = this.w.handmade[ctx.ns];
+    if (hand) problems.push(...handmadeProblems(live, hand).map((p) => `hand-made: ${p}`));
+    return problems;
   }
 
   /** A late file: when was it recorded (its body) and when did the operator PUT it (its log)? */
@@ -429,36 +447,54 @@ export class Real {
     const head7 = this.sha7(head(m).id);
     const deadline = Math.max(Date.now(), this.quietSince()) + (ROLLOUT_TIMEOUT_S + 6 * POLL_S + 30) * 1000;
     this.log(`quiescence: waiting up to ${((deadline - Date.now()) / 1000).toFixed(0)} s`);
-    while (Date.now() < deadline) {
+    const quiet = async () => {
       const { logs, seen } = await this.seen();
-      let done = seen.at(-1)?.sha7 === head7;
-      for (const [i, ns] of this.w.namespaces.entries()) {
-        if (!done) break;
-        const keys = await s3Keys(this.w.stack.s3, ns, this.bodies).catch(() => new Map<string, string>());
-        const ctx = this.ctx(i, logs, seen, keys, true, m);
-        const missing = expectations(ctx).some((e) =>
-          [...e.deps].some(
-            ([d, x]) =>
-              x.required &&
-              !keys.has(`${CLUSTER}/${ns}/${d}/${e.sha7}`) &&
-              !keys.has(`${CLUSTER}/${ns}/${d}/${e.sha7}.failed`),
-          ),
-        );
-        const latest = seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid').at(-1)?.sha7;
-        const v = await readVersion(this.w.stack.cp, ns).catch(() => undefined);
-        const pending = v?.status?.pending?.length ?? 0;
-        // Every workload can be healthy at the latest sha: deployed must get there (also after a
-        // rollout that timed out while the controllers were blind and finished later).
-        const target = latest ? meaningAt(ctx, latest) : undefined;
-        const deployable = !!target && Object.values(target.deployments).every((x) => x.schedulable);
-        done = !missing && v?.applied === latest && pending === 0 && (!deployable || v?.deployed === latest);
+      if (seen.at(-1)?.sha7 !== head7) return false;
+      for (const i of this.w.namespaces.keys()) {
+        if (!(await this.nsQuiet(i, m, { logs, seen }))) return false;
       }
-      if (done) break;
-      await sleep(2000);
-    }
+      return true;
+    };
+    await waitUntil(quiet, deadline, 2000);
     await sleep(2 * POLL_S * 1000); // one more poll: a late duplicate file would show now
     this.log(
       `quiescence reached or bound passed after ${((Date.now() - this.t0) / 1000).toFixed(0)} s of run`,
     );
+  }
+
+  /** Every required outcome of the namespace exists, applied is the latest valid sha, nothing pending. */
+  private async nsQuiet(i: number, m: Model, o: { logs: LogEntry[]; seen: Seen[] }): Promise<boolean> {
+    const ns = this.w.namespaces[i] as string;
+    const keys = await s3Keys(this.w.stack.s3, ns, this.bodies).catch(() => new Map<string, string>());
+    const ctx = this.ctx(i, m, { ...o, keys, final: true });
+    const missing = expectations(ctx).some((e) =>
+      [...e.deps].some(
+        ([d, x]) =>
+          x.required &&
+          !keys.has(`${CLUSTER}/${ns}/${d}/${e.sha7}`) &&
+          !keys.has(`${CLUSTER}/${ns}/${d}/${e.sha7}.failed`),
+      ),
+    );
+    const latest = o.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid').at(-1)?.sha7;
+    const v = await readVersion(this.w.stack.cp, ns).catch(() => undefined);
+    const pending = v?.status?.pending?.length ?? 0;
+    // Every workload can be healthy at the latest sha: deployed must get there (also after a
+    // rollout that timed out while the controllers were blind and finished later).
+    const target = latest ? meaningAt(ctx, latest) : undefined;
+    const deployable = !!target && Object.values(target.deployments).every((x) => x.schedulable);
+    return !missing && v?.applied === latest && pending === 0 && (!deployable || v?.deployed === latest);
+  }
+}
+
+/** Polls `check` every `intervalMs` until it is true (true) or `deadline` has passed (false). */
+async function waitUntil(
+  check: () => Promise<boolean>,
+  deadline: number,
+  intervalMs: number,
+): Promise<boolean> {
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(intervalMs);
   }
 }

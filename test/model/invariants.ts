@@ -96,72 +96,103 @@ export function expectations(ctx: Ctx): Expect[] {
       .slice(index + 1)
       .map((s) => s.sha7)
       .filter((s) => s !== sha7);
-    const deps = new Map<string, DepExpect>();
-    if (m.status === 'valid') {
-      for (const [d, info] of Object.entries(m.deployments)) {
-        const reasons = new Set<Reason>();
-        if (!info.schedulable) reasons.add('RolloutTimeout');
-        if (later.length > 0) reasons.add('Superseded');
-        deps.set(d, {
-          required: true,
-          success: info.schedulable,
-          reasons,
-          bound: ROLLOUT_BOUND_MS,
-          since: firstSeen,
-        });
-      }
-    } else {
-      const reason: Reason = m.status === 'dryrun' ? 'DryRunRejected' : 'InvalidManifests';
-      const add = (d: string, required: boolean, at: number) => {
-        const cur = deps.get(d);
-        if (!cur) {
-          deps.set(d, {
-            required,
-            success: false,
-            reasons: new Set([reason]),
-            bound: FAILURE_BOUND_MS,
-            since: at,
-          });
-        } else if (required && !cur.required) {
-          cur.required = true;
-          cur.since = at;
-        }
-      };
-      // Each sighting (a rewind shows a sha again) fails the inventory of its time: the last
-      // applied set, i.e. the valid shas seen before it back to one known to have been applied
-      // (a seen sha may have been superseded before its apply).
-      for (const at of indexes) {
-        const candidates: NsMeaning[] = [];
-        for (let i = at - 1; i >= 0; i--) {
-          const s = ctx.seen[i] as Seen;
-          const cm = meaningAt(ctx, s.sha7);
-          if (cm?.status !== 'valid') continue;
-          candidates.push(cm);
-          if (ctx.appliedKnown.has(s.sha7)) break;
-        }
-        const names = candidates.map((c) => new Set(Object.keys(c.deployments)));
-        const inAll = names.length
-          ? [...(names[0] as Set<string>)].filter((n) => names.every((x) => x.has(n)))
-          : [];
-        const t = (ctx.seen[at] as Seen).at;
-        for (const d of names.flatMap((x) => [...x])) add(d, false, t);
-        for (const d of inAll) add(d, true, t);
-        for (const d of Object.keys(m.deployments)) add(d, true, t);
-      }
-    }
+    const deps = m.status === 'valid' ? validDeps(m, later, firstSeen) : failedDeps(ctx, m, indexes);
     out.push({ sha7, firstSeen, index, meaning: m, deps, later });
   }
   return out;
 }
 
+/** A valid set: each of its Deployments gets its outcome, a success where it is schedulable. */
+function validDeps(m: NsMeaning, later: string[], firstSeen: number): Map<string, DepExpect> {
+  const deps = new Map<string, DepExpect>();
+  for (const [d, info] of Object.entries(m.deployments)) {
+    const reasons = new Set<Reason>();
+    if (!info.schedulable) reasons.add('RolloutTimeout');
+    if (later.length > 0) reasons.add('Superseded');
+    deps.set(d, {
+      required: true,
+      success: info.schedulable,
+      reasons,
+      bound: ROLLOUT_BOUND_MS,
+      since: firstSeen,
+    });
+  }
+  return deps;
+}
+
+/**
+ * An invalid set: each sighting (a rewind shows a sha again) fails the inventory of its time: the
+ * last applied set, i.e. the valid shas seen before it back to one known to have been applied (a
+ * seen sha may have been superseded before its apply).
+ */
+function failedDeps(ctx: Ctx, m: NsMeaning, indexes: number[]): Map<string, DepExpect> {
+  const deps = new Map<string, DepExpect>();
+  const reason: Reason = m.status === 'dryrun' ? 'DryRunRejected' : 'InvalidManifests';
+  const add = (d: string, required: boolean, at: number) => {
+    const cur = deps.get(d);
+    if (!cur) {
+      deps.set(d, {
+        required,
+        success: false,
+        reasons: new Set([reason]),
+        bound: FAILURE_BOUND_MS,
+        since: at,
+      });
+    } else if (required && !cur.required) {
+      cur.required = true;
+      cur.since = at;
+    }
+  };
+  for (const at of indexes) {
+    const names = inventoryAt(ctx, at).map((c) => new Set(Object.keys(c.deployments)));
+    const inAll = names.length
+      ? [...(names[0] as Set<string>)].filter((n) => names.every((x) => x.has(n)))
+      : [];
+    const t = (ctx.seen[at] as Seen).at;
+    for (const d of names.flatMap((x) => [...x])) add(d, false, t);
+    for (const d of inAll) add(d, true, t);
+    for (const d of Object.keys(m.deployments)) add(d, true, t);
+  }
+  return deps;
+}
+
+/** The valid sets seen before sighting `at`, back to one known to have been applied. */
+function inventoryAt(ctx: Ctx, at: number): NsMeaning[] {
+  const candidates: NsMeaning[] = [];
+  for (let i = at - 1; i >= 0; i--) {
+    const s = ctx.seen[i] as Seen;
+    const cm = meaningAt(ctx, s.sha7);
+    if (cm?.status !== 'valid') continue;
+    candidates.push(cm);
+    if (ctx.appliedKnown.has(s.sha7)) break;
+  }
+  return candidates;
+}
+
 /** I2 and I4 over the namespace's S3 keys. */
 export function checkS3(ctx: Ctx, report: Report): void {
-  const prefix = `${ctx.cluster}/${ctx.ns}`;
   const exps = expectations(ctx);
   const byS7 = new Map(exps.map((e) => [e.sha7, e]));
-  const seen7 = new Set(ctx.seen.map((s) => s.sha7));
+  checkKeyNames(ctx, report);
+  for (const e of exps) {
+    checkUnexpected(ctx, e, report);
+    for (const [d, x] of e.deps) checkOutcome({ ctx, e, d, x, byS7, report });
+  }
+}
 
-  // I4: every key names a pushed sha and a deployment git had.
+/** One expected outcome: a Deployment `d` at the sha of `e`. */
+interface Outcome {
+  ctx: Ctx;
+  e: Expect;
+  d: string;
+  x: DepExpect;
+  byS7: Map<string, Expect>;
+  report: Report;
+}
+
+/** I4: every key names a pushed sha and a deployment git had. */
+function checkKeyNames(ctx: Ctx, report: Report): void {
+  const seen7 = new Set(ctx.seen.map((s) => s.sha7));
   for (const key of ctx.keys.keys()) {
     const k = parseKey(key);
     if (!k) {
@@ -181,80 +212,85 @@ export function checkS3(ctx: Ctx, report: Report): void {
       report('I4', `unknown-dep ${key}`, `S3 key ${key}: git never had a Deployment "${k.deployment}"`);
     }
   }
+}
 
-  for (const e of exps) {
-    const names = new Set([...e.deps.keys()]);
-    for (const key of ctx.keys.keys()) {
-      const k = parseKey(key);
-      if (
-        k &&
-        k.sha7 === e.sha7 &&
-        !names.has(k.deployment) &&
-        (rolloutDeps as readonly string[]).includes(k.deployment)
-      ) {
-        report(
-          'I2',
-          `unexpected ${key}`,
-          `S3 key ${key}: ${k.deployment} is neither in the set at ${e.sha7} (${e.meaning.why}) nor in the inventory`,
-        );
-      }
+/** I2: no file at a sha for a Deployment neither in its set nor in the inventory. */
+function checkUnexpected(ctx: Ctx, e: Expect, report: Report): void {
+  const names = new Set([...e.deps.keys()]);
+  for (const key of ctx.keys.keys()) {
+    const k = parseKey(key);
+    if (
+      k &&
+      k.sha7 === e.sha7 &&
+      !names.has(k.deployment) &&
+      (rolloutDeps as readonly string[]).includes(k.deployment)
+    ) {
+      report(
+        'I2',
+        `unexpected ${key}`,
+        `S3 key ${key}: ${k.deployment} is neither in the set at ${e.sha7} (${e.meaning.why}) nor in the inventory`,
+      );
     }
-    for (const [d, x] of e.deps) {
-      const okKey = `${prefix}/${d}/${e.sha7}`;
-      const failKey = `${okKey}.failed`;
-      const okBody = ctx.keys.get(okKey);
-      const failBody = ctx.keys.get(failKey);
-      const where = `${d}@${e.sha7} (${e.meaning.why}${e.meaning.deployments[d] && !e.meaning.deployments[d].schedulable ? ', unschedulable' : ''})`;
-      if (okBody !== undefined && failBody !== undefined) {
-        report(
-          'I2',
-          `both ${okKey}`,
-          `${where}: both ${okKey} (${okBody.trim()}) and .failed (${failBody.trim()})`,
-        );
-      }
-      // An outcome recorded later than its bound, with no fault in between, is late too.
-      const body = okBody ?? failBody;
-      const t = body === undefined ? Number.NaN : Date.parse(body.trim().split(' ')[0] as string);
-      const faulted = ctx.faults.some((f) => f.from <= t && f.to >= x.since);
-      if (t > x.since + x.bound && !faulted) {
-        report(
-          'I2',
-          `slow ${okKey}`,
-          `${where}: outcome recorded at ${new Date(t).toISOString()}, ${((t - x.since) / 1000).toFixed(1)} s after the operator saw it (bound ${x.bound / 1000} s, no fault in between)`,
-        );
-      }
-      if (okBody !== undefined) checkSuccess(ctx, e, d, x, okBody, where, report);
-      if (failBody !== undefined) checkFailure(ctx, e, d, x, failBody, where, byS7, report);
-      if (okBody === undefined && failBody === undefined && x.required) {
-        if (ctx.final) {
-          report(
-            'I2',
-            `missing ${okKey}`,
-            `${where}: no outcome file after quiescence (seen ${age(ctx, x.since)} ago)`,
-          );
-        } else if (ctx.now > Math.max(x.since, ctx.quietSince) + x.bound) {
-          report(
-            'I2',
-            `late ${okKey}`,
-            `${where}: no outcome file ${age(ctx, x.since)} after the operator saw it (bound ${x.bound / 1000} s after the last fault healed)`,
-          );
-        }
-      }
-    }
+  }
+}
+
+/** I2 for one (deployment, sha): one file, in time, with a body that fits. */
+function checkOutcome(o: Outcome): void {
+  const { ctx, e, d, x, report } = o;
+  const okKey = `${ctx.cluster}/${ctx.ns}/${d}/${e.sha7}`;
+  const failKey = `${okKey}.failed`;
+  const okBody = ctx.keys.get(okKey);
+  const failBody = ctx.keys.get(failKey);
+  const where = whereOf(o);
+  if (okBody !== undefined && failBody !== undefined) {
+    report(
+      'I2',
+      `both ${okKey}`,
+      `${where}: both ${okKey} (${okBody.trim()}) and .failed (${failBody.trim()})`,
+    );
+  }
+  // An outcome recorded later than its bound, with no fault in between, is late too.
+  const body = okBody ?? failBody;
+  const t = body === undefined ? Number.NaN : Date.parse(body.trim().split(' ')[0] as string);
+  const faulted = ctx.faults.some((f) => f.from <= t && f.to >= x.since);
+  if (t > x.since + x.bound && !faulted) {
+    report(
+      'I2',
+      `slow ${okKey}`,
+      `${where}: outcome recorded at ${new Date(t).toISOString()}, ${((t - x.since) / 1000).toFixed(1)} s after the operator saw it (bound ${x.bound / 1000} s, no fault in between)`,
+    );
+  }
+  if (okBody !== undefined) checkSuccess(o, okBody, where);
+  if (failBody !== undefined) checkFailure(o, failBody, where);
+  if (okBody === undefined && failBody === undefined && x.required) checkMissing(o, okKey, where);
+}
+
+/** How a report names the outcome: deployment@sha7 (why that set, unschedulable). */
+function whereOf({ e, d }: Outcome): string {
+  const info = e.meaning.deployments[d];
+  return `${d}@${e.sha7} (${e.meaning.why}${info && !info.schedulable ? ', unschedulable' : ''})`;
+}
+
+/** I2: a required outcome with no file: missing at quiescence, late mid-run past its bound. */
+function checkMissing({ ctx, x, report }: Outcome, okKey: string, where: string): void {
+  if (ctx.final) {
+    report(
+      'I2',
+      `missing ${okKey}`,
+      `${where}: no outcome file after quiescence (seen ${age(ctx, x.since)} ago)`,
+    );
+  } else if (ctx.now > Math.max(x.since, ctx.quietSince) + x.bound) {
+    report(
+      'I2',
+      `late ${okKey}`,
+      `${where}: no outcome file ${age(ctx, x.since)} after the operator saw it (bound ${x.bound / 1000} s after the last fault healed)`,
+    );
   }
 }
 
 const age = (ctx: Ctx, t: number) => `${((ctx.now - t) / 1000).toFixed(1)} s`;
 
-function checkSuccess(
-  ctx: Ctx,
-  e: Expect,
-  d: string,
-  x: DepExpect,
-  body: string,
-  where: string,
-  report: Report,
-) {
+function checkSuccess({ ctx, e, d, x, report }: Outcome, body: string, where: string) {
   const key = `${ctx.cluster}/${ctx.ns}/${d}/${e.sha7}`;
   if (!x.success) {
     report(
@@ -288,20 +324,12 @@ function checkSuccess(
   }
 }
 
-function checkFailure(
-  ctx: Ctx,
-  e: Expect,
-  d: string,
-  x: DepExpect,
-  body: string,
-  where: string,
-  byS7: Map<string, Expect>,
-  report: Report,
-) {
+function checkFailure(o: Outcome, body: string, where: string) {
+  const { ctx, e, d, report } = o;
   const key = `${ctx.cluster}/${ctx.ns}/${d}/${e.sha7}.failed`;
   const m = failedRe.exec(body);
   const reason = m?.[2] as Reason | undefined;
-  if (!m || !isoRe.test(m[1] as string) || !(REASONS as readonly string[]).includes(m[2] as string)) {
+  if (!m || !reason || !isoRe.test(m[1] as string) || !(REASONS as readonly string[]).includes(reason)) {
     report(
       'I2',
       `body ${key}`,
@@ -309,40 +337,62 @@ function checkFailure(
     );
     return;
   }
-  const t = Date.parse(m[1] as string);
+  const failure = { key, where, at: m[1] as string, reason, message: m[3] as string };
+  checkReason(o, failure);
+  if (reason === 'RolloutTimeout') checkTimeout(o, failure);
+  if (reason === 'Superseded') checkSuperseded(o, failure);
+}
+
+/** A `.failed` file's parts. */
+interface Failure {
+  key: string;
+  where: string;
+  at: string;
+  reason: Reason;
+  message: string;
+}
+
+/** I2: the reason is one allowed here (a timeout while the controllers were blind is excused). */
+function checkReason({ ctx, x, report }: Outcome, f: Failure): void {
+  if (x.reasons.has(f.reason)) return;
+  const t = Date.parse(f.at);
   // A rollout that timed out while the cluster's controllers were blind says nothing about the
   // operator: the Deployment really did not roll out in time.
   const excused =
-    reason === 'RolloutTimeout' &&
+    f.reason === 'RolloutTimeout' &&
     ctx.impaired.some((w) => w.from <= t && w.to >= t - (ROLLOUT_TIMEOUT_S + 5) * 1000);
-  if (reason && !x.reasons.has(reason) && excused) {
-    report('ENV', `env ${key}`, `${where}: RolloutTimeout while the controllers were impaired`);
-  } else if (reason && !x.reasons.has(reason)) {
-    const allowed = x.success ? 'success' : [...x.reasons].join('/') || 'none';
+  if (excused) {
+    report('ENV', `env ${f.key}`, `${f.where}: RolloutTimeout while the controllers were impaired`);
+    return;
+  }
+  const allowed = x.success ? 'success' : [...x.reasons].join('/') || 'none';
+  report(
+    'I2',
+    `reason ${f.key}`,
+    `${f.where}: .failed with ${f.reason} (${f.message.slice(0, 160)}); allowed here: ${allowed}`,
+  );
+}
+
+/** I2: a RolloutTimeout comes no earlier than ROLLOUT_TIMEOUT after the operator saw the sha. */
+function checkTimeout({ x, report }: Outcome, f: Failure): void {
+  if (Date.parse(f.at) < x.since + ROLLOUT_TIMEOUT_S * 1000 - 2000) {
     report(
       'I2',
-      `reason ${key}`,
-      `${where}: .failed with ${reason} (${(m[3] as string).slice(0, 160)}); allowed here: ${allowed}${x.reasons.size ? '' : ''}`,
+      `early-timeout ${f.key}`,
+      `${f.where}: RolloutTimeout at ${f.at}, less than ROLLOUT_TIMEOUT after the operator saw it`,
     );
   }
-  if (reason === 'RolloutTimeout') {
-    if (t < x.since + ROLLOUT_TIMEOUT_S * 1000 - 2000) {
-      report(
-        'I2',
-        `early-timeout ${key}`,
-        `${where}: RolloutTimeout at ${m[1]}, less than ROLLOUT_TIMEOUT after the operator saw it`,
-      );
-    }
-  }
-  if (reason === 'Superseded') {
-    const by = /Superseded by ([0-9a-f]{7})/.exec(m[3] as string)?.[1];
-    if (!by || !byS7.has(by) || by === e.sha7) {
-      report(
-        'I2',
-        `superseded-by ${key}`,
-        `${where}: "${(m[3] as string).slice(0, 120)}" names no sha the operator saw after it`,
-      );
-    }
+}
+
+/** I2: Superseded names a sha the operator saw after this one. */
+function checkSuperseded({ e, byS7, report }: Outcome, f: Failure): void {
+  const by = /Superseded by ([0-9a-f]{7})/.exec(f.message)?.[1];
+  if (!by || !byS7.has(by) || by === e.sha7) {
+    report(
+      'I2',
+      `superseded-by ${f.key}`,
+      `${f.where}: "${f.message.slice(0, 120)}" names no sha the operator saw after it`,
+    );
   }
 }
 
@@ -353,44 +403,53 @@ export function checkVersion(ctx: Ctx, v: VersionView | undefined, report: Repor
     report('I3', `no-version ${ns}`, `Version ${ns} does not exist`);
     return;
   }
-  const validSeen = ctx.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid');
-  if (v.applied) {
-    const m = meaningAt(ctx, v.applied);
-    if (!m)
-      report(
-        'I3',
-        `applied-unknown ${ns} ${v.applied}`,
-        `${ns}: applied ${v.applied} is not a sha of this run`,
-      );
-    else if (m.status !== 'valid')
-      report(
-        'I3',
-        `applied-invalid ${ns} ${v.applied}`,
-        `${ns}: applied ${v.applied} is an invalid set (${m.why})`,
-      );
+  if (v.applied) checkApplied(ctx, v.applied, report);
+  if (v.deployed) checkDeployed(ctx, v.deployed, report);
+  if (ctx.final) checkVersionFinal(ctx, v, report);
+}
+
+/** I3: applied is a valid set of this run. */
+function checkApplied(ctx: Ctx, applied: string, report: Report): void {
+  const ns = ctx.ns;
+  const m = meaningAt(ctx, applied);
+  if (!m)
+    report('I3', `applied-unknown ${ns} ${applied}`, `${ns}: applied ${applied} is not a sha of this run`);
+  else if (m.status !== 'valid')
+    report(
+      'I3',
+      `applied-invalid ${ns} ${applied}`,
+      `${ns}: applied ${applied} is an invalid set (${m.why})`,
+    );
+}
+
+/** I3: deployed is a sha at which every workload can be healthy. */
+function checkDeployed(ctx: Ctx, deployed: string, report: Report): void {
+  const ns = ctx.ns;
+  const m = meaningAt(ctx, deployed);
+  const unsched = m ? Object.entries(m.deployments).filter(([, i]) => !i.schedulable) : [];
+  if (m?.status !== 'valid' || unsched.length) {
+    report(
+      'I3',
+      `deployed-bad ${ns} ${deployed}`,
+      `${ns}: deployed ${deployed}, but not every workload can be healthy there (${m ? m.why : 'unknown sha'}${unsched.length ? `; unschedulable: ${unsched.map(([n]) => n).join(',')}` : ''})`,
+    );
   }
-  if (v.deployed) {
-    const m = meaningAt(ctx, v.deployed);
-    const unsched = m ? Object.entries(m.deployments).filter(([, i]) => !i.schedulable) : [];
-    if (m?.status !== 'valid' || unsched.length) {
-      report(
-        'I3',
-        `deployed-bad ${ns} ${v.deployed}`,
-        `${ns}: deployed ${v.deployed}, but not every workload can be healthy there (${m ? m.why : 'unknown sha'}${unsched.length ? `; unschedulable: ${unsched.map(([n]) => n).join(',')}` : ''})`,
-      );
-    }
-  }
-  if (!ctx.final) return;
-  const latest = validSeen.at(-1);
-  if (latest && v.applied !== latest.sha7) {
+}
+
+/** I3 at quiescence: applied is the latest valid sha seen; deployed as far as it can be. */
+function checkVersionFinal(ctx: Ctx, v: VersionView, report: Report): void {
+  const ns = ctx.ns;
+  const latest = ctx.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid').at(-1);
+  if (!latest) return;
+  if (v.applied !== latest.sha7) {
     report(
       'I3',
       `applied-final ${ns}`,
       `${ns}: at quiescence applied is ${v.applied ?? '(none)'}, the latest valid sha the operator saw is ${latest.sha7}${ctx.appliedKnown.has(latest.sha7) ? '' : ' (no sign it was ever applied)'}`,
     );
   }
-  const target = latest ? meaningAt(ctx, latest.sha7) : undefined;
-  if (latest && target && Object.values(target.deployments).every((i) => i.schedulable)) {
+  const target = meaningAt(ctx, latest.sha7);
+  if (target && Object.values(target.deployments).every((i) => i.schedulable)) {
     if (v.deployed !== latest.sha7) {
       report(
         'I3',
@@ -398,25 +457,30 @@ export function checkVersion(ctx: Ctx, v: VersionView | undefined, report: Repor
         `${ns}: at quiescence deployed is ${v.deployed ?? '(none)'}, expected ${latest.sha7} (every workload schedulable)`,
       );
     }
-  } else if (latest) {
-    // The latest sha is not deployable: deployed must be the latest sha whose deployments all
-    // reported healthy (by their S3 files), or a later deployable one.
-    const okAt = (s7: string) => {
-      const m = meaningAt(ctx, s7);
-      return (
-        m?.status === 'valid' &&
-        Object.keys(m.deployments).every((d) => ctx.keys.has(`${ctx.cluster}/${ns}/${d}/${s7}`))
-      );
-    };
-    const lastIdx = (s7: string | undefined) => (s7 ? ctx.seen.map((s) => s.sha7).lastIndexOf(s7) : -1);
-    const best = [...ctx.seen].reverse().find((s) => okAt(s.sha7));
-    if (best && lastIdx(v.deployed) < lastIdx(best.sha7)) {
-      report(
-        'I3',
-        `deployed-old ${ns}`,
-        `${ns}: at quiescence deployed is ${v.deployed ?? '(none)'}, but every deployment reported healthy at the later ${best.sha7}`,
-      );
-    }
+  } else checkDeployedOld(ctx, v, report);
+}
+
+/**
+ * The latest sha is not deployable: deployed must be the latest sha whose deployments all
+ * reported healthy (by their S3 files), or a later deployable one.
+ */
+function checkDeployedOld(ctx: Ctx, v: VersionView, report: Report): void {
+  const ns = ctx.ns;
+  const okAt = (s7: string) => {
+    const m = meaningAt(ctx, s7);
+    return (
+      m?.status === 'valid' &&
+      Object.keys(m.deployments).every((d) => ctx.keys.has(`${ctx.cluster}/${ns}/${d}/${s7}`))
+    );
+  };
+  const lastIdx = (s7: string | undefined) => (s7 ? ctx.seen.map((s) => s.sha7).lastIndexOf(s7) : -1);
+  const best = [...ctx.seen].reverse().find((s) => okAt(s.sha7));
+  if (best && lastIdx(v.deployed) < lastIdx(best.sha7)) {
+    report(
+      'I3',
+      `deployed-old ${ns}`,
+      `${ns}: at quiescence deployed is ${v.deployed ?? '(none)'}, but every deployment reported healthy at the later ${best.sha7}`,
+    );
   }
 }
 
@@ -429,19 +493,8 @@ export function objectMismatches(ctx: Ctx, sha7: string, live: LiveObject[], str
   for (const want of m.objects) {
     const got = find(want.kind, want.name);
     const id = `${want.kind}/${want.name}`;
-    if (!got) {
-      problems.push(`${id} is missing`);
-      continue;
-    }
-    if (!(MANAGED_BY in got.labels)) problems.push(`${id} lacks the ${MANAGED_BY} label`);
-    if (want.image && got.image !== want.image) problems.push(`${id} image ${got.image}, want ${want.image}`);
-    if (want.unsched !== undefined && !!got.nodeSelector !== want.unsched)
-      problems.push(
-        `${id} nodeSelector ${JSON.stringify(got.nodeSelector)}, want ${want.unsched ? 'the unschedulable one' : 'none'}`,
-      );
-    if (want.data && JSON.stringify(got.data) !== JSON.stringify(want.data))
-      problems.push(`${id} data ${JSON.stringify(got.data)}, want ${JSON.stringify(want.data)}`);
-    if (want.port && got.port !== want.port) problems.push(`${id} port ${got.port}, want ${want.port}`);
+    if (got) problems.push(...fieldProblems(id, want, got));
+    else problems.push(`${id} is missing`);
   }
   if (strictPrune) {
     for (const o of live) {
@@ -473,5 +526,20 @@ export function handmadeProblems(
   }
   if (cm?.managers.includes('git-sync-operator'))
     problems.push('ConfigMap/not-ours has fields managed by git-sync-operator');
+  return problems;
+}
+
+/** I1: one object of the set against the live one: label, image, scheduling, data, port. */
+function fieldProblems(id: string, want: NsMeaning['objects'][number], got: LiveObject): string[] {
+  const problems: string[] = [];
+  if (!(MANAGED_BY in got.labels)) problems.push(`${id} lacks the ${MANAGED_BY} label`);
+  if (want.image && got.image !== want.image) problems.push(`${id} image ${got.image}, want ${want.image}`);
+  if (want.unsched !== undefined && !!got.nodeSelector !== want.unsched)
+    problems.push(
+      `${id} nodeSelector ${JSON.stringify(got.nodeSelector)}, want ${want.unsched ? 'the unschedulable one' : 'none'}`,
+    );
+  if (want.data && JSON.stringify(got.data) !== JSON.stringify(want.data))
+    problems.push(`${id} data ${JSON.stringify(got.data)}, want ${JSON.stringify(want.data)}`);
+  if (want.port && got.port !== want.port) problems.push(`${id} port ${got.port}, want ${want.port}`);
   return problems;
 }

@@ -1,7 +1,7 @@
 // Reading the real world: what the operator logged (the shas it saw as head, what it applied),
 // the S3 keys and bodies, the Version, and the namespace's objects.
-import type { ControlPlane } from '../cluster/controlplane.ts';
-import type { S3Fixture } from '../fixtures/s3.ts';
+import type { ControlPlane } from '../../testbed/controlplane.ts';
+import type { S3Fixture } from '../../testbed/s3.ts';
 import { CLUSTER, type LogEntry } from './world.ts';
 
 export interface Seen {
@@ -125,23 +125,26 @@ export async function liveObjects(cp: ControlPlane, ns: string): Promise<LiveObj
   for (const [kind, path] of kinds) {
     const res = await cp.request('GET', path);
     if (res.status !== 200) throw new Error(`LIST ${kind} in ${ns}: ${res.status}`);
-    for (const o of (res.body as { items: RawObject[] }).items) {
-      const pod = o.spec?.template?.spec;
-      out.push({
-        kind,
-        name: o.metadata.name,
-        labels: o.metadata.labels ?? {},
-        resourceVersion: o.metadata.resourceVersion,
-        ...(o.metadata.generation !== undefined ? { generation: o.metadata.generation } : {}),
-        ...(pod
-          ? { image: pod.containers?.find((c) => c.name === 'app')?.image ?? pod.containers?.[0]?.image }
-          : {}),
-        ...(pod?.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
-        ...(o.data ? { data: o.data } : {}),
-        ...(o.spec?.ports?.[0] ? { port: o.spec.ports[0].port } : {}),
-        managers: (o.metadata.managedFields ?? []).map((f) => f.manager ?? ''),
-      });
-    }
+    for (const o of (res.body as { items: RawObject[] }).items) out.push(liveObject(kind, o));
   }
   return out;
+}
+
+/** The fields of one listed object the invariants compare. */
+function liveObject(kind: string, o: RawObject): LiveObject {
+  const pod = o.spec?.template?.spec;
+  return {
+    kind,
+    name: o.metadata.name,
+    labels: o.metadata.labels ?? {},
+    resourceVersion: o.metadata.resourceVersion,
+    ...(o.metadata.generation !== undefined ? { generation: o.metadata.generation } : {}),
+    ...(pod
+      ? { image: pod.containers?.find((c) => c.name === 'app')?.image ?? pod.containers?.[0]?.image }
+      : {}),
+    ...(pod?.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
+    ...(o.data ? { data: o.data } : {}),
+    ...(o.spec?.ports?.[0] ? { port: o.spec.ports[0].port } : {}),
+    managers: (o.metadata.managedFields ?? []).map((f) => f.manager ?? ''),
+  };
 }

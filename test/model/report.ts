@@ -1,9 +1,19 @@
 // What a run prints: the violations with the step they were found after, the steps as they
 // ran (with their commits and faults), and, for a failed run, the cluster's view of the rollouts.
-import type { Real } from './harness.ts';
+import type { ControlPlane } from '../../testbed/controlplane.ts';
+
+/** What a report reads of a run (the harness's Real). */
+export interface RunRecord {
+  readonly t0: number;
+  readonly violations: ReadonlyMap<string, { inv: string; step: number; message: string }>;
+  readonly tolerated: ReadonlyMap<string, string>;
+  readonly steps: readonly { n: number; what: string; start: number; end?: number; notes: string[] }[];
+}
 
 /** The cluster's view of the rollouts (for a report: was a timeout the cluster's or the operator's?). */
-export async function diagnose(r: Real): Promise<string> {
+export async function diagnose(r: {
+  w: { stack: { cp: ControlPlane }; namespaces: string[] };
+}): Promise<string> {
   const { cp } = r.w.stack;
   const lines: string[] = ['cluster state at the end:'];
   for (const ns of r.w.namespaces) {
@@ -33,7 +43,7 @@ export async function diagnose(r: Real): Promise<string> {
   return lines.join('\n');
 }
 
-export function summary(r: Real): string {
+export function summary(r: RunRecord): string {
   const lines: string[] = [];
   lines.push(`${r.violations.size} invariant violation(s):`);
   for (const v of [...r.violations.values()].sort((a, b) => a.step - b.step)) {

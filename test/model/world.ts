@@ -6,11 +6,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { type ControlPlane, startControlPlane } from '../cluster/controlplane.ts';
-import { type ConfigRepo, createConfigRepo } from '../fixtures/git.ts';
-import { type S3Fixture, startS3 } from '../fixtures/s3.ts';
-import { logLines, operatorEnv } from '../support/env.ts';
-import { freePort, removeDir, type Service, startService, tempDir } from '../support/proc.ts';
+import { type ControlPlane, startControlPlane } from '../../testbed/controlplane.ts';
+import { operatorEnv } from '../../testbed/env.ts';
+import { type ConfigRepo, createConfigRepo } from '../../testbed/git.ts';
+import { freePort, removeDir, type Service, startService, tempDir } from '../../testbed/proc.ts';
+import { type S3Fixture, startS3 } from '../../testbed/s3.ts';
+import { logLines } from '../support/processes.ts';
 import { folderChanges, initialNs } from './model.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,0 +1,114 @@
+// 1. cold apply: each tool applies `n` objects to an empty namespace; the median of `reps` runs.
+import { join } from 'node:path';
+import type { KubeObject } from '../../src/manifests/object.ts';
+import { rawApply } from '../floor.ts';
+import { mix, writeDir } from '../objects.ts';
+import {
+  type Bench,
+  createNamespace,
+  flux,
+  kubectl,
+  log,
+  median,
+  nsFor,
+  ours,
+  type Result,
+  reps,
+  round,
+  settle,
+  sizes,
+  timed,
+} from '../setup.ts';
+
+export const name = 'cold apply';
+
+export async function run(b: Bench): Promise<Result[]> {
+  const results: Result[] = [];
+  let best = 32;
+  for (const n of sizes) {
+    const objects = mix(n);
+    const dir = join(b.work, `objects-${n}`);
+    await writeDir(dir, objects);
+    // The sweep runs at 500 objects; other sizes use what it found (32 before it has run).
+    if (n === 500) best = await bestConcurrency(b, objects);
+    const t: Record<string, number[]> = {
+      ours: [],
+      'ours-reconcile': [],
+      kubectl: [],
+      'kubectl-ssa': [],
+      flux: [],
+      floor: [],
+    };
+    for (let r = 0; r < reps; r++) await repetition(b, { n, r, dir, objects, best }, t);
+    const m = Object.fromEntries(
+      Object.entries(t)
+        .filter(([, v]) => v.length)
+        .map(([k, v]) => [k, median(v)]),
+    );
+    results.push(...Object.entries(m).map(([tool, v]) => result(n, tool, v, { m, best })));
+    log(`cold ${n}: ${JSON.stringify(m)}`);
+  }
+  return results;
+}
+
+/** One run of every tool at `n` objects, each into its own namespace. */
+async function repetition(
+  b: Bench,
+  o: { n: number; r: number; dir: string; objects: KubeObject[]; best: number },
+  t: Record<string, number[]>,
+): Promise<void> {
+  const { n, r, dir } = o;
+  const run = await ours(b, ['sync', '--once', '--no-wait'], {
+    namespaces: nsFor('ours', n, r),
+    level: 'debug',
+  });
+  t.ours?.push(run.seconds);
+  t['ours-reconcile']?.push(run.reconcile);
+  t.kubectl?.push(await timed(b, () => kubectl(b, ['apply', '-n', nsFor('kcsa', n, r), '-f', dir])));
+  t['kubectl-ssa']?.push(
+    await timed(b, () => kubectl(b, ['apply', '--server-side', '-n', nsFor('kssa', n, r), '-f', dir])),
+  );
+  // Flux's client is rate-limited (50 requests/s, kustomize-controller's default): at 2000
+  // objects one run takes 80 s give or take 1%, so it runs once there.
+  if (n < 2000 || r === 0) t.flux?.push(await timed(b, () => flux(b, dir, nsFor('flux', n, r))));
+  await settle(b);
+  t.floor?.push(await rawApply(b.api, nsFor('floor', n, r), o.objects, o.best));
+}
+
+function result(n: number, tool: string, v: number, o: { m: Record<string, number>; best: number }): Result {
+  const { m, best } = o;
+  const oursT = m.ours as number;
+  return {
+    measure: `cold apply ${n} objects: ${tool}`,
+    value: round(v),
+    unit: 's',
+    ratios:
+      tool === 'ours'
+        ? Object.fromEntries(
+            Object.entries(m)
+              .filter(([k]) => k !== 'ours')
+              .map(([k, x]) => [`${k}/ours`, round(x / oursT)]),
+          )
+        : {},
+    ...(tool === 'floor' ? { note: `${best} PATCHes in flight, in-process (no process start)` } : {}),
+    ...(tool === 'ours-reconcile'
+      ? {
+          note: `the operator's own time, git fetch to last apply (no process start); floor/this ${round((m.floor as number) / v)}×`,
+        }
+      : {}),
+  };
+}
+
+async function bestConcurrency(b: Bench, objects: KubeObject[]): Promise<number> {
+  let best = 16;
+  let bestT = Number.POSITIVE_INFINITY;
+  for (const c of [8, 16, 32, 64]) {
+    const ns = `floor-probe-${objects.length}-${c}`;
+    await createNamespace(b, ns);
+    await settle(b);
+    const t = await rawApply(b.api, ns, objects, c);
+    if (t < bestT) [best, bestT] = [c, t];
+  }
+  log(`floor: best concurrency for ${objects.length} objects is ${best}`);
+  return best;
+}

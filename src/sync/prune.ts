@@ -1,0 +1,27 @@
+// Stage 4: delete what this operator applied before and git no longer has (never an object it
+// does not own, never one kept by annotation). A dry run only lists what would go.
+import { prune } from '../kube/prune.ts';
+import type { ObjectRef } from '../manifests/object.ts';
+import type { Recorder } from '../version/recorder.ts';
+import type { SyncContext } from './context.ts';
+
+/** What a dry run would prune. */
+export async function pruneWouldDelete(ctx: SyncContext, stale: readonly ObjectRef[]): Promise<ObjectRef[]> {
+  return (await prune(ctx.deps, ctx.ns, stale, true)).deleted;
+}
+
+/** Prunes the stale objects and records the inventory without them. Throws when a delete fails. */
+export async function pruneStale(
+  ctx: SyncContext,
+  rec: Recorder,
+  stale: readonly ObjectRef[],
+  refs: readonly ObjectRef[],
+): Promise<void> {
+  if (stale.length === 0) return;
+  const pr = await prune(ctx.deps, ctx.ns, stale);
+  ctx.result.pruned = pr.deleted;
+  const names = (list: readonly ObjectRef[]) => list.map((r) => `${r.kind}/${r.name}`);
+  if (pr.deleted.length) ctx.log.info({ pruned: names(pr.deleted) }, 'pruned');
+  if (pr.kept.length) ctx.log.info({ kept: names(pr.kept) }, 'kept by annotation');
+  await rec.pruned(pr.deleted, refs);
+}

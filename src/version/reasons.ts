@@ -1,0 +1,41 @@
+// Every reason the operator gives, in one place: condition reasons, Event reasons, the first word
+// of an S3 `.failed` file and the `reason` label of gso_errors_total all come from these unions.
+import type { SourceError } from '../source/git.ts';
+
+/** Why a commit failed for a Deployment: the first word of its `.failed` file. */
+export type FailureReason =
+  | 'InvalidManifests'
+  | 'DryRunRejected'
+  | 'ApplyFailed'
+  | 'RolloutTimeout'
+  | 'RolloutFailed'
+  | 'Superseded';
+
+/** Why a pass failed without a verdict on the commit: retried at the next poll, no S3 file. */
+export type TransientReason = 'ApplyFailed' | 'PruneFailed' | 'SourceUnavailable';
+
+/** Why a sync pass ended in error (ReconcileResult.reason, the Ready/Stalled condition reason). */
+export type SyncFailureReason = FailureReason | TransientReason | 'Error';
+
+/** Why the config repo could not be read (SourceAvailable=False, gso_errors_total{namespace=""}). */
+export type SourceReason = SourceError['reason'];
+
+/** Progress: reasons of the conditions and Events of a sync that went well. */
+export type ProgressReason = 'Applied' | 'Pruned' | 'Progressing' | 'Deployed' | 'Fetched';
+
+/** Kubernetes Events on the Version (`kubectl describe version`). */
+export type EventReason =
+  | 'Applied'
+  | 'Deployed'
+  | 'Pruned'
+  | 'RolloutFailed'
+  | 'InvalidManifests'
+  | 'DryRunRejected'
+  | 'ApplyFailed';
+
+export type Reason = SyncFailureReason | SourceReason | ProgressReason;
+
+/** The Event a failure is told by: a verdict on the files keeps its name, the rest are apply errors. */
+export function eventReason(reason: SyncFailureReason): EventReason {
+  return reason === 'InvalidManifests' || reason === 'DryRunRejected' ? reason : 'ApplyFailed';
+}

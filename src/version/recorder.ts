@@ -1,0 +1,290 @@
+// The one owner of what a sync pass tells the world: each outcome sets the Version's conditions,
+// emits its Event and sends one status patch; decided (deployment, sha) outcomes are queued for
+// the sinks (S3 files first) and delivered the moment they are decided. Stages call these methods
+// and never write the Version themselves.
+import type { KubeClient } from '../kube/client.ts';
+import type { Logger } from '../log.ts';
+import type { ObjectRef } from '../manifests/object.ts';
+import type { Metrics } from '../metrics.ts';
+import { type Sink, sinkOf } from '../notify/sink.ts';
+import type { Commit, SourceError } from '../source/git.ts';
+import { displayUrl, redact } from '../source/redact.ts';
+import { short } from '../source/sha.ts';
+import { setConditions } from './conditions.ts';
+import { recordEvent, type VersionEvent } from './events.ts';
+import { nowIso, type Outcome, recordOutcomes, startRollouts } from './outcomes.ts';
+import { eventReason, type FailureReason, type SyncFailureReason } from './reasons.ts';
+import type { VersionStore } from './store.ts';
+import type { DeploymentState, PendingFile, Version, VersionStatusPatch } from './types.ts';
+
+/** How long a delivery on the way may hold a sync (the full flush at the end of a pass has no bound). */
+export const inlineDeliveryMs = 2_000;
+
+/** status.lastSyncTime is refreshed this often when nothing else changes. */
+const lastSyncRefreshMs = 5 * 60_000;
+
+export interface RecorderDeps {
+  client: KubeClient;
+  versions: VersionStore;
+  log: Logger;
+  cluster: string;
+  sinks: readonly Sink[];
+  /** Deliveries are counted here when set. */
+  metrics?: Metrics | undefined;
+}
+
+/** A failure of a sha: `signal` names the Deployments that get a failed outcome (a definite one). */
+export interface Failure {
+  reason: SyncFailureReason;
+  message: string;
+  signal?: readonly string[];
+}
+
+/** What `applied` records: the commit, how much changed, and the inventory it leaves. */
+export interface AppliedSet {
+  commit: Commit;
+  changed: number;
+  refs: readonly ObjectRef[];
+  /** Objects of the last inventory no longer in git: kept in the inventory until they are pruned. */
+  stale: readonly ObjectRef[];
+  /** Deployment name → applied-hash of its spec. */
+  deployments: ReadonlyMap<string, string>;
+}
+
+export class Recorder {
+  constructor(
+    private readonly deps: RecorderDeps,
+    /** The Version as last written: every method reads and replaces it. */
+    public version: Version,
+    private readonly log: Logger,
+    /** Ends deliveries on the way (shutdown, newer commit): they stay pending. */
+    private readonly stop?: AbortSignal,
+  ) {}
+
+  /** The namespace's Version (created when missing), ready to record into. */
+  static async open(deps: RecorderDeps, namespace: string, log: Logger): Promise<Recorder> {
+    return new Recorder(deps, await deps.versions.get(namespace), log);
+  }
+
+  get status() {
+    return this.version.status;
+  }
+
+  /**
+   * A failure of this sha. A definite one (`signal`) gives each named Deployment its failed
+   * outcome; a transient one tells the sinks nothing (the next poll tries again).
+   */
+  async failed(sha: string, f: Failure): Promise<void> {
+    const message = redact(f.message);
+    if (this.status?.lastError !== message)
+      await this.event({ type: 'Warning', reason: eventReason(f.reason), message });
+    const reason = f.reason as FailureReason;
+    const told = f.signal
+      ? this.outcomes(f.signal.map((deployment) => ({ deployment, sha, reason, message })))
+      : undefined;
+    await this.patch({
+      ...told,
+      lastError: message,
+      conditions: setConditions(
+        this.status?.conditions,
+        { type: 'Stalled', status: 'True', reason: f.reason, message },
+        { type: 'Ready', status: 'False', reason: f.reason, message },
+      ),
+    });
+  }
+
+  /**
+   * The set of `commit` is applied: `applied` moves, each Deployment starts rolling out this sha,
+   * and one still waiting at an older sha carries that wait on (same spec) or is superseded.
+   */
+  async applied(a: AppliedSet): Promise<void> {
+    const sha7 = short(a.commit.sha);
+    if (this.version.applied !== sha7 || a.changed > 0) {
+      const what = a.changed ? `${a.changed} objects changed` : 'no object changed';
+      const message = `applied ${sha7} (${a.commit.message}): ${what}`;
+      await this.event({ type: 'Normal', reason: 'Applied', message });
+    }
+    this.version = await this.deps.versions.setTop(this.version, { applied: sha7 });
+    const started = startRollouts(this.status, a.commit.sha, a.deployments);
+    const superseded = this.outcomes(started.superseded);
+    // Empty on a resync of the same sha: no key, so an unchanged status is not written again.
+    const states = { ...superseded?.deployments, ...started.deployments };
+    await this.patch({
+      commit: a.commit.sha,
+      author: a.commit.author,
+      message: a.commit.message,
+      // The stale objects stay in the inventory until they are pruned: a prune cut short (a crash,
+      // an error) is finished by the next pass.
+      inventory: [...a.refs, ...a.stale],
+      ...superseded,
+      ...(Object.keys(states).length ? { deployments: states } : {}),
+      lastError: '',
+      conditions: setConditions(this.status?.conditions, {
+        type: 'Stalled',
+        status: 'False',
+        reason: 'Applied',
+        message: `applied ${sha7}`,
+      }),
+    });
+  }
+
+  /** The stale objects are gone (or kept by annotation): the inventory is the set again. */
+  async pruned(deleted: readonly ObjectRef[], refs: readonly ObjectRef[]): Promise<void> {
+    if (deleted.length) {
+      const list = deleted.map((r) => `${r.kind}/${r.name}`).join(', ');
+      await this.event({ type: 'Normal', reason: 'Pruned', message: `pruned ${list} (no longer in git)` });
+    }
+    await this.patch({ inventory: [...refs] });
+  }
+
+  /** The rollout of `sha7` is being waited for. */
+  async progressing(sha7: string): Promise<void> {
+    await this.patch({
+      conditions: setConditions(this.status?.conditions, {
+        type: 'Reconciling',
+        status: 'True',
+        reason: 'Progressing',
+        message: `waiting for rollout of ${sha7}`,
+      }),
+    });
+  }
+
+  /** A Deployment is healthy at these shas; false when every pair was decided before. */
+  async deploymentHealthy(deployment: string, shas: readonly string[]): Promise<boolean> {
+    const healthyAt = nowIso();
+    return this.decided(shas.map((sha) => ({ deployment, sha, healthyAt })));
+  }
+
+  /** Rollout outcomes that failed (timeout, failure); each goes out at once. */
+  async deploymentsFailed(outcomes: readonly Outcome[]): Promise<void> {
+    await this.decided(outcomes);
+  }
+
+  /** Every workload of `sha7` is healthy. `conditions` false: the conditions belong to a failed head. */
+  async deployed(sha7: string, conditions: boolean): Promise<void> {
+    if (conditions && this.version.deployed !== sha7) {
+      const message = `${sha7} is healthy: every workload rolled out`;
+      await this.event({ type: 'Normal', reason: 'Deployed', message });
+    }
+    this.version = await this.deps.versions.setTop(this.version, { deployed: sha7 });
+    if (!conditions) return;
+    const message = `${sha7} is healthy`;
+    // A heartbeat, not a write per interval: an idle namespace costs the apiserver no write.
+    const beat = !(Date.now() - Date.parse(this.status?.lastSyncTime ?? '') < lastSyncRefreshMs);
+    await this.patch({
+      conditions: setConditions(
+        this.status?.conditions,
+        { type: 'Ready', status: 'True', reason: 'Deployed', message },
+        { type: 'Reconciling', status: 'False', reason: 'Deployed', message },
+      ),
+      ...(beat ? { lastSyncTime: nowIso() } : {}),
+    });
+  }
+
+  /** The rollout failed or timed out (`why` says which workloads and why). */
+  async rolloutFailed(reason: 'RolloutTimeout' | 'RolloutFailed', why: string): Promise<void> {
+    if (this.status?.lastError !== why)
+      await this.event({ type: 'Warning', reason: 'RolloutFailed', message: why });
+    await this.patch({
+      lastError: why,
+      conditions: setConditions(
+        this.status?.conditions,
+        { type: 'Ready', status: 'False', reason, message: why },
+        { type: 'Reconciling', status: 'False', reason: 'RolloutFailed', message: why },
+      ),
+    });
+  }
+
+  /** Whether the config repo can be read (SourceAvailable); `repo` is shown without credentials. */
+  async source(err: SourceError | undefined, repo: string): Promise<void> {
+    await this.patch({
+      conditions: setConditions(this.status?.conditions, {
+        type: 'SourceAvailable',
+        status: err ? 'False' : 'True',
+        reason: err ? err.reason : 'Fetched',
+        message: err ? err.message : `following ${displayUrl(repo)}`,
+      }),
+    });
+  }
+
+  /**
+   * Sends every pending delivery; what fails stays pending for the next flush (or restart).
+   * `budgetMs` bounds a delivery on the way (the moment an outcome is decided): a slow or hung
+   * sink then costs the rollout a few seconds, and the delivery waits for the next flush.
+   */
+  async deliver(stop?: AbortSignal, budgetMs?: number): Promise<void> {
+    const pending = this.status?.pending ?? [];
+    if (pending.length === 0) return;
+    const budget = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
+    const signal = budget && stop ? AbortSignal.any([stop, budget]) : (budget ?? stop);
+    const left: PendingFile[] = [];
+    const told: Record<string, DeploymentState> = {};
+    for (const d of pending) {
+      // Stopping (shutdown, newer commit): the next pass sends it.
+      const sent = signal?.aborted ? 'failed' : await this.send(d, signal);
+      if (sent === 'failed') left.push(d);
+      if (sent === 'sent') this.markTold(d, told);
+    }
+    await this.patch({ pending: left, deployments: told });
+  }
+
+  /** The pending deliveries, or 0 when all went out. */
+  get undelivered(): number {
+    return this.status?.pending?.length ?? 0;
+  }
+
+  /** A delivery for a sink no longer configured is dropped (with a warning when it named one). */
+  private async send(
+    d: PendingFile,
+    signal: AbortSignal | undefined,
+  ): Promise<'sent' | 'dropped' | 'failed'> {
+    const sink = sinkOf(this.deps.sinks, d);
+    if (!sink) {
+      if (d.sink) this.log.warn({ key: d.key, sink: d.sink }, 'sink no longer configured: delivery dropped');
+      return 'dropped';
+    }
+    const s3 = sink.name === 's3';
+    try {
+      await sink.send(d, signal);
+      this.log.info({ key: d.key }, s3 ? 'S3 file written' : `${sink.name} delivery sent`);
+      if (s3) this.deps.metrics?.s3Writes.inc({ result: 'ok' });
+      return 'sent';
+    } catch (err) {
+      if (s3) this.deps.metrics?.s3Writes.inc({ result: 'error' });
+      const what = s3 ? 'S3 write' : `${sink.name} delivery`;
+      this.log.warn({ key: d.key }, `${what} failed, will retry: ${redact((err as Error).message)}`);
+      return 'failed';
+    }
+  }
+
+  /** An S3 file `cluster/namespace/deployment/sha7[.failed]` is out: that deployment's state is told. */
+  private markTold(d: PendingFile, told: Record<string, DeploymentState>): void {
+    if (d.sink) return;
+    const deployment = d.key.split('/')[2] ?? '';
+    const state = this.status?.deployments?.[deployment];
+    if (state && (d.key.endsWith(`/${state.sha}`) || d.key.endsWith(`/${state.sha}.failed`)))
+      told[deployment] = { ...state, notified: true };
+  }
+
+  /** Records outcomes and delivers them at once (bounded); false when nothing was new. */
+  private async decided(outcomes: readonly Outcome[]): Promise<boolean> {
+    const patch = this.outcomes(outcomes);
+    if (!patch) return false;
+    await this.patch(patch);
+    await this.deliver(this.stop, inlineDeliveryMs);
+    return true;
+  }
+
+  private outcomes(outcomes: readonly Outcome[]) {
+    const target = { namespace: this.version.metadata.namespace, sinks: this.deps.sinks };
+    return recordOutcomes(this.status, target, outcomes);
+  }
+
+  private async patch(p: VersionStatusPatch): Promise<void> {
+    this.version = await this.deps.versions.patchStatus(this.version, p);
+  }
+
+  private event(e: VersionEvent): Promise<void> {
+    return recordEvent(this.deps.client, this.deps.log, this.version, e);
+  }
+}
