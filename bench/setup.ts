@@ -166,7 +166,7 @@ export interface OursRun {
   reconcile: number;
 }
 
-/** Runs the CLI (`dist/cli.js`) on a quiet control plane: its wall time, log lines, reconcile time. */
+/** Runs the CLI (`dist/cli/index.js`) on a quiet control plane: its wall time, log lines, reconcile time. */
 export async function ours(
   b: Bench,
   args: string[],
@@ -174,7 +174,7 @@ export async function ours(
 ): Promise<OursRun & { seconds: number }> {
   let out: OursRun = { lines: [], reconcile: 0 };
   const seconds = await timed(b, async () => {
-    const { stdout } = await run(process.execPath, ['dist/cli.js', ...args], {
+    const { stdout } = await run(process.execPath, ['dist/cli/index.js', ...args], {
       env: opEnv(b, o.namespaces, { LOG_LEVEL: o.level ?? 'info' }),
     });
     out = parseRun(o.namespaces, stdout);
@@ -247,14 +247,14 @@ function counted(line: string, all: boolean): boolean {
   return !theirs;
 }
 
-/** A `run` process of this project (dist/cli.js) and what can be read of it while it runs. */
+/** A `run` process of this project (dist/cli/index.js) and what can be read of it while it runs. */
 export interface RunningOperator {
   port: number;
   sample(): Promise<{ rss: number; hwm: number; cpu: number; lsRemote: number; fetch: number }>;
   stop(): Promise<void>;
 }
 
-/** Starts `dist/cli.js run` for `ns`, polling every `interval` s, and waits until it is ready. */
+/** Starts `dist/cli/index.js run` for `ns`, polling every `interval` s, and waits until it is ready. */
 export async function runningOperator(
   b: Bench,
   ns: string,
@@ -267,7 +267,7 @@ export async function runningOperator(
     ...(o.webhookSecret ? { WEBHOOK_SECRET: o.webhookSecret } : {}),
     ...o.extra,
   });
-  const child = spawn(process.execPath, ['dist/cli.js', 'run'], {
+  const child = spawn(process.execPath, ['dist/cli/index.js', 'run'], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -3,7 +3,7 @@
 // namespace healthy at the head is compared with the cluster every DRIFT_INTERVAL (default: every poll).
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from './config.ts';
+import { type Config, type Env, hostEnv } from './config.ts';
 import { KubeClient } from './kube/client.ts';
 import { RestMapper } from './kube/mapping.ts';
 import { LeaderElector } from './leader.ts';
@@ -21,8 +21,8 @@ import { VersionStore } from './version/store.ts';
 export interface OperatorOptions {
   kubeconfig?: string | undefined;
   impersonate?: { user: string; groups?: string[] } | undefined;
-  /** Environment for the AWS SDK (default: process.env). */
-  env?: NodeJS.ProcessEnv;
+  /** Environment for the AWS SDK (default: the process's, see hostEnv). */
+  env?: Env | undefined;
 }
 
 /** The leader lease while held: `lost` aborts when it runs out. */
@@ -78,7 +78,7 @@ export class Operator {
       }),
       versions: new VersionStore(client),
       sinks: config.s3Bucket
-        ? [s3Sink({ bucket: config.s3Bucket, cluster: config.clusterName, env: opts.env ?? process.env })]
+        ? [s3Sink({ bucket: config.s3Bucket, cluster: config.clusterName, env: opts.env ?? hostEnv() })]
         : [],
       log,
       metrics: this.metrics,

@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
-import { type Env, hostEnv } from '../config.ts';
 import { read } from '../config/variables.ts';
+import { type Env, hostEnv } from '../config.ts';
 
 /** TLS material and request headers for one round of requests (re-read now and then). */
 export interface Credentials {

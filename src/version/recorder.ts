@@ -2,6 +2,7 @@
 // emits its Event and sends one status patch; decided (deployment, sha) outcomes are queued for
 // the sinks (S3 files first) and delivered the moment they are decided. Stages call these methods
 // and never write the Version themselves.
+import { failpoint } from '../failpoint.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectRef } from '../manifests/object.ts';
@@ -244,8 +245,11 @@ export class Recorder {
       return 'dropped';
     }
     const s3 = sink.name === 's3';
+    const ns = this.version.metadata.namespace;
     try {
+      failpoint('after-health', ns); // test knobs: killed just before, or just after, a delivery
       await sink.send(d, signal);
+      failpoint('after-s3', ns);
       this.log.info({ key: d.key }, s3 ? 'S3 file written' : `${sink.name} delivery sent`);
       if (s3) this.deps.metrics?.s3Writes.inc({ result: 'ok' });
       return 'sent';

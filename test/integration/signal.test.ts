@@ -3,6 +3,7 @@
 // finished. Real control plane, git and MinIO; `wait` is the real CLI.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { Sink } from '../../src/notify/sink.ts';
 import { short } from '../../src/source/sha.ts';
 import type { RepoChanges } from '../../testbed/git.ts';
 import { waitFor } from '../../testbed/proc.ts';
@@ -314,4 +315,78 @@ test('metrics: S3 writes are counted; the applied-commit gauge never names a ref
     assert.doesNotMatch(text, new RegExp(`sha="${short(bad)}"`));
     await w.repo.commit(healthySet(), 'healthy again');
   });
+});
+
+test('a sink added beside S3 gets every decided outcome once: one that is down keeps it pending, a restart delivers it, nothing is repeated', async () => {
+  let up = false;
+  const got: string[] = [];
+  const hook: Sink = {
+    name: 'hook',
+    render: (o) => ({ key: `${o.deployment}@${o.sha7}`, body: 'healthyAt' in o ? 'healthy' : o.reason }),
+    async send(d) {
+      if (!up) throw new Error('hook is down');
+      got.push(`${d.key} ${d.body}`);
+    },
+  };
+  /** An in-process operator that tells `hook` too (plugged in without touching any sync stage). */
+  const withHook = async (fn: () => Promise<void>) => {
+    const op = w.operator({ GIT_SYNC_INTERVAL: '1' });
+    op.deps.sinks.push(hook);
+    const stop = new AbortController();
+    const loop = op.run(stop.signal);
+    try {
+      await fn();
+    } finally {
+      stop.abort();
+      await loop;
+      op.close();
+    }
+  };
+  const hookPending = (v: Awaited<ReturnType<World['version']>>) =>
+    (v?.status?.pending ?? []).filter((p) => p.sink === 'hook').map((p) => p.key);
+
+  const image = await w.repo.commit(
+    {
+      [`${folder}/api.yaml`]: deployment('api', { image: 'example/api:5' }),
+      [`${folder}/web.yaml`]: deployment('web', { image: 'example/web:5' }),
+    },
+    'new images',
+  );
+  const s7 = short(image);
+  await withHook(async () => {
+    const v = await w.waitVersion(
+      ns,
+      'deployed, the hook deliveries pending',
+      (x) => x.deployed === s7 && hookPending(x).length === 2,
+    );
+    assert.deepEqual(hookPending(v).sort(), [`api@${s7}`, `web@${s7}`]);
+  });
+  // S3 was told while the hook was down: one sink never holds another.
+  assert.ok((await outcome('api', image)).ok, 'no S3 file for api');
+  assert.ok((await outcome('web', image)).ok, 'no S3 file for web');
+  assert.deepEqual(got, []);
+
+  up = true;
+  let bad = '';
+  await withHook(async () => {
+    await w.waitVersion(ns, 'the hook deliveries sent after the restart', (x) => hookPending(x).length === 0);
+    assert.deepEqual([...got].sort(), [`api@${s7} healthy`, `web@${s7} healthy`]);
+    bad = await w.repo.commit({ [`${folder}/web.yaml`]: 'kind: [\n' }, 'broken web');
+    await w.waitVersion(
+      ns,
+      'the broken commit told to every sink',
+      (x) => !!x.status?.decided?.includes(`web/${short(bad)}`) && (x.status?.pending ?? []).length === 0,
+    );
+    // More passes over the same head (every second) tell the hook nothing again.
+    await new Promise((r) => setTimeout(r, 3_000));
+  });
+  assert.deepEqual([...got].sort(), [
+    `api@${s7} healthy`,
+    `api@${short(bad)} InvalidManifests`,
+    `web@${s7} healthy`,
+    `web@${short(bad)} InvalidManifests`,
+  ]);
+  assert.match((await outcome('web', bad)).failed ?? '', /InvalidManifests/);
+  await w.repo.commit(healthySet(), 'healthy again');
+  assert.equal((await w.cli(['sync', '--once'])).code, 0);
 });

@@ -332,6 +332,27 @@ test('a namespace healthy at the head costs an idle poll one ls-remote and no ap
   );
 });
 
+test('a drift check that finds nothing changed writes nothing: no dry-run, no Version patch, no Event', async () => {
+  const head = await w.repo.head();
+  await w.withOperator(
+    { GIT_SYNC_INTERVAL: '0.5', DRIFT_INTERVAL: '1', MANAGED_NAMESPACES: dev },
+    async (op) => {
+      await w.waitVersion(dev, 'settled', (v) => v.deployed === short(head) && !v.status?.pending?.length);
+      await sleep(1500); // the settling reconcile finishes
+      const passes = async () => (await op.metrics.syncs.get()).values.reduce((a, v) => a + v.value, 0);
+      const writes = () => ['PATCH', 'POST', 'PUT', 'DELETE'].map((m) => op.deps.client.counts.get(m) ?? 0);
+      const before = { passes: await passes(), writes: writes() };
+      await sleep(4000);
+      assert.ok((await passes()) - before.passes >= 2, 'fewer drift checks than expected');
+      assert.deepEqual(
+        writes(),
+        before.writes,
+        'an unchanged namespace was written to (PATCH, POST, PUT, DELETE)',
+      );
+    },
+  );
+});
+
 test('S3 down during a rollout, operator restarted, S3 back: the file appears exactly once', async () => {
   await w.s3.stopServer();
   let sha = '';
