@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promote } from '../src/ci/promote.ts';
 import { waitForDeploy } from '../src/ci/wait.ts';
 import { s3Client } from '../src/notify/s3-client.ts';
+import { short } from '../src/source/sha.ts';
 import type { Version } from '../src/version/types.ts';
 import { type ControlPlane, startControlPlane } from '../testbed/controlplane.ts';
 import { operatorEnv } from '../testbed/env.ts';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   for (const c of clusters) {
     const r = await waitFile(c, initial);
     if (r.state !== 'deployed') throw new Error(`initial sync of ${c}: ${r.state}`);
-    say(`${c}/${ns} is live at ${initial.slice(0, 7)} (S3 file ${r.key})`);
+    say(`${c}/${ns} is live at ${short(initial)} (S3 file ${r.key})`);
   }
 
   // CI: a developer's change lands in all-clusters/, then is promoted cluster by cluster.
@@ -134,13 +135,13 @@ async function main(): Promise<void> {
             `/apis/versions.mozilla.org/v1/namespaces/${ns}/versions/${ns}`,
           );
           const v = res.body as Version;
-          if (v.applied === sha.slice(0, 7) && entry.applied === undefined) {
+          if (v.applied === short(sha) && entry.applied === undefined) {
             entry.applied = performance.now();
-            say(`  ${cluster}: applied ${sha.slice(0, 7)}`);
+            say(`  ${cluster}: applied ${short(sha)}`);
           }
-          if (v.deployed === sha.slice(0, 7)) {
+          if (v.deployed === short(sha)) {
             entry.deployed = performance.now();
-            say(`  ${cluster}: all pods ready, deployed ${sha.slice(0, 7)}`);
+            say(`  ${cluster}: all pods ready, deployed ${short(sha)}`);
           }
           await sleep(50);
         }
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
   );
   for (const e of timeline) {
     process.stdout.write(
-      `${e.cluster.padEnd(11)} ${e.sha.slice(0, 7)}  ${secs(e.pushed, e.applied).padEnd(9)} ${secs(e.pushed, e.deployed).padEnd(9)} ${secs(e.pushed, e.s3)}\n`,
+      `${e.cluster.padEnd(11)} ${short(e.sha)}  ${secs(e.pushed, e.applied).padEnd(9)} ${secs(e.pushed, e.deployed).padEnd(9)} ${secs(e.pushed, e.s3)}\n`,
     );
   }
   say('demo finished: both clusters run mozmeao/bedrock:v2, promoted serially through S3');

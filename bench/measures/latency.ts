@@ -1,5 +1,6 @@
 // 4. commit → applied: polling every 2 s vs a webhook.
 import { createHmac } from 'node:crypto';
+import { short } from '../../src/source/sha.ts';
 import { waitFor } from '../../testbed/proc.ts';
 import { type Bench, cluster, median, type Result, reps, round, runningOperator } from '../setup.ts';
 
@@ -41,7 +42,7 @@ async function commitToApplied(b: Bench, label: string, webhookPort?: number): P
     'applied',
     async () => {
       const res = await b.cp.request('GET', '/apis/versions.mozilla.org/v1/namespaces/idle/versions/idle');
-      return (res.body as { applied?: string }).applied === sha.slice(0, 7) ? true : undefined;
+      return (res.body as { applied?: string }).applied === short(sha) ? true : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 20 },
   );

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type Env, hostEnv } from '../config.ts';
 import { parseSet } from '../manifests/load.ts';
 import { runGit } from '../source/exec.ts';
+import { short } from '../source/sha.ts';
 
 const manifest = /\.(ya?ml|json)$/i;
 
@@ -81,7 +82,7 @@ async function promoteTo(
   if (o.push) await git(o, ['push', '--quiet', 'origin', 'HEAD']);
   const sha = (await git(o, ['rev-parse', 'HEAD'])).trim();
   o.log(
-    `${cluster}/${o.namespace}: ${changed ? 'committed' : 'unchanged at'} ${sha.slice(0, 7)}${o.push ? ', pushed' : ''}`,
+    `${cluster}/${o.namespace}: ${changed ? 'committed' : 'unchanged at'} ${short(sha)}${o.push ? ', pushed' : ''}`,
   );
   return { cluster, sha, changed, deployments: set.deployments };
 }
@@ -90,7 +91,7 @@ async function promoteTo(
 async function waitFor(o: PromoteOptions, step: PromoteStep): Promise<void> {
   for (const d of step.deployments) {
     const state = await (o.wait as NonNullable<PromoteOptions['wait']>)(step.cluster, d, step.sha);
-    o.log(`${step.cluster}/${o.namespace}/${d}@${step.sha.slice(0, 7)}: ${state}`);
+    o.log(`${step.cluster}/${o.namespace}/${d}@${short(step.sha)}: ${state}`);
     if (state !== 'deployed') throw new PromoteError(step.cluster, d, state);
   }
 }

@@ -2,6 +2,7 @@
 // applied and pruned and writes nothing.
 import { ConfigError, type Env } from '../config.ts';
 import type { Operator } from '../operator.ts';
+import { short } from '../source/sha.ts';
 import { type Options, parse } from './command.ts';
 import { operatorEnvironment, operatorFromEnv } from './operator.ts';
 
@@ -31,7 +32,7 @@ export async function run(args: string[], env: Env): Promise<number> {
 }
 
 function planLine(r: ReconcileResult): string {
-  const head = `${r.namespace} @ ${r.sha.slice(0, 7)}`;
+  const head = `${r.namespace} @ ${short(r.sha)}`;
   if (r.error) return `${head}: error: ${r.error}\n`;
   const lines = [
     ...r.changed.map((c) => `  apply ${c.kind}/${c.name}\n`),
@@ -41,7 +42,7 @@ function planLine(r: ReconcileResult): string {
 }
 
 function resultLine(r: ReconcileResult): string {
-  const head = `${r.namespace} @ ${r.sha.slice(0, 7)}`;
+  const head = `${r.namespace} @ ${short(r.sha)}`;
   return r.ok
     ? `${head}: ${r.changed.length} applied, ${r.unchanged} unchanged, ${r.pruned.length} pruned, healthy\n`
     : `${head}: failed: ${r.error ?? 'rollout not healthy'}\n`;

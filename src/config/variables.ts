@@ -260,7 +260,7 @@ export const variables = [
     defaultText: '—',
     doc:
       'test knob: SIGKILL the process at that step of a reconcile (after-fetch, mid-apply, after-apply, ' +
-      'after-health, after-s3); the fault suite sets it, never set it in production',
+      'after-health, after-s3, mid-prune); the fault suite sets it, never set it in production',
     group: 'test',
   },
 ] as const satisfies readonly Variable[];

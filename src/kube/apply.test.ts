@@ -3,17 +3,11 @@ import { describe, it } from 'node:test';
 import { stageOf } from './apply.ts';
 
 describe('stageOf', () => {
-  const first = [
-    'ServiceAccount',
-    'ConfigMap',
-    'Secret',
-    'Role',
-    'RoleBinding',
-    'PersistentVolumeClaim',
-    'LimitRange',
-    'ResourceQuota',
-    'NetworkPolicy',
-  ];
+  // The test's own spec of the order (alphabetical here; the module lists them by dependency).
+  const first =
+    'ConfigMap LimitRange NetworkPolicy PersistentVolumeClaim ResourceQuota Role RoleBinding Secret ServiceAccount'.split(
+      ' ',
+    );
   const middle = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Service', 'Certificate'];
   const last = ['HorizontalPodAutoscaler', 'Ingress', 'PodDisruptionBudget', 'VerticalPodAutoscaler'];
 

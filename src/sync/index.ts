@@ -39,10 +39,10 @@ export async function reconcile(
   let p: SyncPlan;
   try {
     p = await planSet(ctx, set, inventory);
+    if (!rec) return { ...ctx.result, ok: true, pruned: await pruneWouldDelete(ctx, p.stale) }; // dry run
   } catch (err) {
     return failed(ctx, rec, applyFailure(err, 'DryRunRejected', set, deployments));
   }
-  if (!rec) return { ...ctx.result, ok: true, pruned: await pruneWouldDelete(ctx, p.stale) }; // dry run
   if (opts.signal?.aborted) return { ...ctx.result, error: 'stopped before applying' };
   try {
     await applySet(ctx, p, ctx.result.unchanged);
@@ -59,10 +59,11 @@ export async function reconcile(
   });
   ctx.result.applied = true;
   try {
-    await pruneStale(ctx, rec, p.stale, p.refs);
+    ctx.result.pruned = await pruneStale(ctx, p.stale);
   } catch (err) {
     return failed(ctx, rec, { reason: 'PruneFailed', message: (err as Error).message });
   }
+  if (p.stale.length) await rec.pruned(ctx.result.pruned, p.refs);
   await deliverOnTheWay(ctx, rec); // superseded files (and any left by an earlier pass) first
   if (opts.wait === false) return { ...ctx.result, ok: true };
   const rollout = await awaitRollout(ctx, rec, { commit, refs: p.refs });

@@ -2,7 +2,6 @@
 // does not own, never one kept by annotation). A dry run only lists what would go.
 import { prune } from '../kube/prune.ts';
 import type { ObjectRef } from '../manifests/object.ts';
-import type { Recorder } from '../version/recorder.ts';
 import type { SyncContext } from './context.ts';
 
 /** What a dry run would prune. */
@@ -10,18 +9,12 @@ export async function pruneWouldDelete(ctx: SyncContext, stale: readonly ObjectR
   return (await prune(ctx.deps, ctx.ns, stale, true)).deleted;
 }
 
-/** Prunes the stale objects and records the inventory without them. Throws when a delete fails. */
-export async function pruneStale(
-  ctx: SyncContext,
-  rec: Recorder,
-  stale: readonly ObjectRef[],
-  refs: readonly ObjectRef[],
-): Promise<void> {
-  if (stale.length === 0) return;
+/** Prunes the stale objects; returns those deleted. Throws when a delete fails. */
+export async function pruneStale(ctx: SyncContext, stale: readonly ObjectRef[]): Promise<ObjectRef[]> {
+  if (stale.length === 0) return [];
   const pr = await prune(ctx.deps, ctx.ns, stale);
-  ctx.result.pruned = pr.deleted;
   const names = (list: readonly ObjectRef[]) => list.map((r) => `${r.kind}/${r.name}`);
   if (pr.deleted.length) ctx.log.info({ pruned: names(pr.deleted) }, 'pruned');
   if (pr.kept.length) ctx.log.info({ kept: names(pr.kept) }, 'kept by annotation');
-  await rec.pruned(pr.deleted, refs);
+  return pr.deleted;
 }

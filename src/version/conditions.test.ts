@@ -3,54 +3,31 @@ import { describe, it } from 'node:test';
 import { setCondition } from './conditions.ts';
 import type { Condition } from './types.ts';
 
+/** A condition of type Ready (the type most tests set). */
+const ready = (status: Condition['status'], reason: string, message: string) =>
+  ({ type: 'Ready', status, reason, message }) as const;
+
 const t1 = new Date('2025-03-01T10:00:00.123Z');
 const t2 = new Date('2025-03-01T11:30:00.999Z');
 
 describe('setCondition', () => {
   it('adds a condition with the time in seconds (metav1.Time)', () => {
-    assert.deepEqual(
-      setCondition(undefined, { type: 'Ready', status: 'True', reason: 'Synced', message: 'ok' }, t1),
-      [
-        {
-          type: 'Ready',
-          status: 'True',
-          reason: 'Synced',
-          message: 'ok',
-          lastTransitionTime: '2025-03-01T10:00:00Z',
-        },
-      ],
-    );
+    assert.deepEqual(setCondition(undefined, ready('True', 'Synced', 'ok'), t1), [
+      { ...ready('True', 'Synced', 'ok'), lastTransitionTime: '2025-03-01T10:00:00Z' },
+    ]);
   });
 
   it('keeps lastTransitionTime when the status is unchanged, updating reason and message', () => {
-    const first = setCondition(
-      [],
-      { type: 'Ready', status: 'False', reason: 'Progressing', message: 'a' },
-      t1,
-    );
-    const next = setCondition(
-      first,
-      { type: 'Ready', status: 'False', reason: 'RolloutFailed', message: 'b' },
-      t2,
-    );
+    const first = setCondition([], ready('False', 'Progressing', 'a'), t1);
+    const next = setCondition(first, ready('False', 'RolloutFailed', 'b'), t2);
     assert.deepEqual(next, [
-      {
-        type: 'Ready',
-        status: 'False',
-        reason: 'RolloutFailed',
-        message: 'b',
-        lastTransitionTime: '2025-03-01T10:00:00Z',
-      },
+      { ...ready('False', 'RolloutFailed', 'b'), lastTransitionTime: '2025-03-01T10:00:00Z' },
     ]);
   });
 
   it('changes lastTransitionTime when the status changes', () => {
-    const first = setCondition(
-      [],
-      { type: 'Ready', status: 'False', reason: 'Progressing', message: '' },
-      t1,
-    );
-    const next = setCondition(first, { type: 'Ready', status: 'True', reason: 'Synced', message: '' }, t2);
+    const first = setCondition([], ready('False', 'Progressing', ''), t1);
+    const next = setCondition(first, ready('True', 'Synced', ''), t2);
     assert.equal(next.length, 1);
     assert.equal(next[0]?.status, 'True');
     assert.equal(next[0]?.lastTransitionTime, '2025-03-01T11:30:00Z');
@@ -58,14 +35,8 @@ describe('setCondition', () => {
 
   it('leaves other conditions alone, keeps one per type, sorted by type, without mutating the input', () => {
     const list: Condition[] = [
-      {
-        type: 'Stalled',
-        status: 'False',
-        reason: 'A',
-        message: '',
-        lastTransitionTime: '2020-01-01T00:00:00Z',
-      },
-      { type: 'Ready', status: 'True', reason: 'B', message: '', lastTransitionTime: '2020-01-02T00:00:00Z' },
+      { ...ready('False', 'A', ''), type: 'Stalled', lastTransitionTime: '2020-01-01T00:00:00Z' },
+      { ...ready('True', 'B', ''), lastTransitionTime: '2020-01-02T00:00:00Z' },
     ];
     const copy = structuredClone(list);
     const next = setCondition(list, { type: 'Reconciling', status: 'True', reason: 'C', message: '' }, t1);

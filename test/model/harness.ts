@@ -2,6 +2,7 @@
 // the operator to settle, checks the invariants mid-run and at quiescence, and collects
 // violations (deduplicated) with the step they were found at.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { short } from '../../src/source/sha.ts';
 import { commitOnto } from './git.ts';
 import {
   type Ctx,
@@ -109,11 +110,11 @@ export class Real {
 
   private record(id: number, sha: string): void {
     this.shas[id] = sha;
-    this.idOf7.set(sha.slice(0, 7), id);
+    this.idOf7.set(short(sha), id);
   }
 
   sha7(id: number): string {
-    return (this.shas[id] ?? '???????').slice(0, 7);
+    return short(this.shas[id] ?? '???????');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ export class Real {
     this.record(id, sha);
     const kinds = next.map((s) => meaning(s).why).join(' | ');
     this.note(
-      `pushed ${sha.slice(0, 7)}${onto !== undefined ? ` onto ${this.sha7(onto)} (force)` : ''}: ${what} [${kinds}]`,
+      `pushed ${short(sha)}${onto !== undefined ? ` onto ${this.sha7(onto)} (force)` : ''}: ${what} [${kinds}]`,
     );
     return sha;
   }
