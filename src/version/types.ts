@@ -1,10 +1,11 @@
 import type { ObjectRef } from '../manifests/object.ts';
+import type { Reason } from './reasons.ts';
 
 /** metav1.Condition */
 export interface Condition {
   type: 'Ready' | 'Reconciling' | 'Stalled' | 'SourceAvailable';
   status: 'True' | 'False' | 'Unknown';
-  reason: string;
+  reason: Reason;
   message: string;
   lastTransitionTime: string;
 }
