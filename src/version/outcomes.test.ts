@@ -62,6 +62,29 @@ describe('recordOutcomes', () => {
     assert.equal(p?.pending.length, 1);
   });
 
+  it('a pair decided before (a force-push back to it) marks the state rolling out there, and queues nothing', () => {
+    const status: VersionStatus = {
+      decided: ['api/aaaaaaa'],
+      pending: [],
+      deployments: { api: { sha: 'aaaaaaa', hash: 'h1', notified: false } },
+    };
+    const p = recordOutcomes(status, s3At('c', 'n'), [{ deployment: 'api', sha: a, healthyAt: 't' }]);
+    assert.deepEqual(p, {
+      pending: [],
+      decided: ['api/aaaaaaa'],
+      deployments: { api: { healthyAt: 't', notified: true } },
+    });
+    // Once marked, nothing is new.
+    const marked: VersionStatus = {
+      ...status,
+      deployments: { api: { sha: 'aaaaaaa', healthyAt: 't', notified: true } },
+    };
+    assert.equal(
+      recordOutcomes(marked, s3At('c', 'n'), [{ deployment: 'api', sha: a, healthyAt: 'u' }]),
+      undefined,
+    );
+  });
+
   it('remembers a bounded number of decided pairs', () => {
     const decided = Array.from({ length: decidedLimit }, (_, i) => `d${i}/0000000`);
     const p = recordOutcomes({ decided }, s3At('c', 'n'), [{ deployment: 'api', sha: a, healthyAt: 't' }]);

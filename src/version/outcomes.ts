@@ -46,6 +46,18 @@ export interface OutcomeTarget {
   sinks: readonly Sink[];
 }
 
+/** The Deployment's state still waits for the rollout of `s7`. */
+const rollingOut = (status: VersionStatus | undefined, deployment: string, s7: string) => {
+  const st = status?.deployments?.[deployment];
+  return waiting(st) && st.sha === s7;
+};
+
+/** A rolling-out state marked with its outcome (`notified`: nothing more is owed for it). */
+const settled = (o: Outcome, notified: boolean): DeploymentStatePatch =>
+  'healthyAt' in o
+    ? { healthyAt: o.healthyAt, notified }
+    : { failed: `${o.reason}: ${oneLine(o.message)}`, notified };
+
 /** What every sink owes for one decided outcome. */
 function deliveries(o: Decided, sinks: readonly Sink[]): PendingFile[] {
   return sinks.flatMap((s) => {
@@ -75,28 +87,43 @@ export function recordOutcomes(
   target: OutcomeTarget,
   outcomes: readonly Outcome[],
 ): StatusPatch | undefined {
-  const pending = [...(status?.pending ?? [])];
-  const decided = [...(status?.decided ?? [])];
-  const deployments: Record<string, DeploymentStatePatch> = {};
-  for (const o of outcomes) {
-    const s7 = short(o.sha);
-    const key = `${o.deployment}/${s7}`;
-    if (isDecided(status, o.deployment, s7) || decided.includes(key)) continue;
-    decided.push(key);
-    pending.push(...deliveries(decide(target.namespace, o), target.sinks));
-    if (status?.deployments?.[o.deployment]?.sha === s7) {
-      deployments[o.deployment] =
-        'healthyAt' in o
-          ? { healthyAt: o.healthyAt, notified: false }
-          : { failed: `${o.reason}: ${oneLine(o.message)}`, notified: false };
-    }
-  }
-  if (decided.length === (status?.decided ?? []).length) return undefined;
-  return {
-    pending,
-    decided: decided.slice(-decidedLimit),
-    ...(Object.keys(deployments).length ? { deployments } : {}),
+  const acc: Batch = {
+    pending: [...(status?.pending ?? [])],
+    decided: [...(status?.decided ?? [])],
+    deployments: {},
+    now: new Set(),
   };
+  for (const o of outcomes) decideOne(status, target, o, acc);
+  if (acc.now.size === 0 && !Object.keys(acc.deployments).length) return undefined;
+  return {
+    pending: acc.pending,
+    decided: acc.decided.slice(-decidedLimit),
+    ...(Object.keys(acc.deployments).length ? { deployments: acc.deployments } : {}),
+  };
+}
+
+/** What a batch of outcomes adds to the status; `now`: the pairs it decided. */
+interface Batch {
+  pending: PendingFile[];
+  decided: string[];
+  deployments: Record<string, DeploymentStatePatch>;
+  now: Set<string>;
+}
+
+function decideOne(status: VersionStatus | undefined, target: OutcomeTarget, o: Outcome, acc: Batch): void {
+  const s7 = short(o.sha);
+  const key = `${o.deployment}/${s7}`;
+  if (acc.now.has(key)) return;
+  if (isDecided(status, o.deployment, s7) || acc.decided.includes(key)) {
+    // Decided before (a force-push back to it): the state rolling out at that sha still learns
+    // how it ended, or it would wait for ever; the sinks were told the first time, not again.
+    if (rollingOut(status, o.deployment, s7)) acc.deployments[o.deployment] = settled(o, true);
+    return;
+  }
+  acc.now.add(key);
+  acc.decided.push(key);
+  acc.pending.push(...deliveries(decide(target.namespace, o), target.sinks));
+  if (status?.deployments?.[o.deployment]?.sha === s7) acc.deployments[o.deployment] = settled(o, false);
 }
 
 /** A state starting to roll out `s7` with this applied-hash (older shas of the same spec in `also`). */

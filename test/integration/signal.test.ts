@@ -380,12 +380,15 @@ test('a sink added beside S3 gets every decided outcome once: one that is down k
     // More passes over the same head (every second) tell the hook nothing again.
     await new Promise((r) => setTimeout(r, 3_000));
   });
-  assert.deepEqual([...got].sort(), [
-    `api@${s7} healthy`,
-    `api@${short(bad)} InvalidManifests`,
-    `web@${s7} healthy`,
-    `web@${short(bad)} InvalidManifests`,
-  ]);
+  assert.deepEqual(
+    [...got].sort(),
+    [
+      `api@${s7} healthy`,
+      `api@${short(bad)} InvalidManifests`,
+      `web@${s7} healthy`,
+      `web@${short(bad)} InvalidManifests`,
+    ].sort(),
+  );
   assert.match((await outcome('web', bad)).failed ?? '', /InvalidManifests/);
   await w.repo.commit(healthySet(), 'healthy again');
   assert.equal((await w.cli(['sync', '--once'])).code, 0);
