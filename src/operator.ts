@@ -258,7 +258,8 @@ export class Operator {
         (performance.now() - started) / 1000,
       );
       if (r.ok) this.ready = true;
-      if (r.ok && !r.pending && opts.wait !== false) this.settled.set(ns, { sha: commit.sha, at: startedAt });
+      if (r.ok && !r.pending && !r.suspended && opts.wait !== false)
+        this.settled.set(ns, { sha: commit.sha, at: startedAt });
       else this.settled.delete(ns);
     }
     return r;

@@ -2,9 +2,11 @@
 import type { Command } from './command.ts';
 import * as install from './install.ts';
 import * as promote from './promote.ts';
+import * as resume from './resume.ts';
 import * as run from './run.ts';
+import * as suspend from './suspend.ts';
 import * as sync from './sync.ts';
 import * as validate from './validate.ts';
 import * as wait from './wait.ts';
 
-export const commands: readonly Command[] = [run, sync, validate, install, wait, promote];
+export const commands: readonly Command[] = [run, sync, validate, install, wait, promote, suspend, resume];

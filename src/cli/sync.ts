@@ -43,6 +43,7 @@ function planLine(r: ReconcileResult): string {
 
 function resultLine(r: ReconcileResult): string {
   const head = `${r.namespace} @ ${short(r.sha)}`;
+  if (r.suspended) return `${head}: suspended, nothing applied (git-sync-operator resume ${r.namespace})\n`;
   return r.ok
     ? `${head}: ${r.changed.length} applied, ${r.unchanged} unchanged, ${r.pruned.length} pruned, healthy\n`
     : `${head}: failed: ${r.error ?? 'rollout not healthy'}\n`;

@@ -8,3 +8,5 @@ export const pruneAnnotation = 'git-sync-operator.mozilla.org/prune';
 export const selector = `${managedByLabel}=${managedByValue}`;
 /** Hash of the object as last applied: with a value-level match it lets a resync skip the dry-run. */
 export const hashAnnotation = 'git-sync-operator.mozilla.org/applied-hash';
+/** `git-sync-operator.mozilla.org/suspend: "true"` on a Version stops apply, prune and drift repair there. */
+export const suspendAnnotation = 'git-sync-operator.mozilla.org/suspend';

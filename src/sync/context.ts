@@ -61,6 +61,8 @@ export interface ReconcileResult {
   pending?: number;
   /** This pass applied the set (its sha is now `applied`). */
   applied?: boolean;
+  /** The namespace is suspended (its Version's annotation): nothing was applied or pruned. */
+  suspended?: boolean;
 }
 
 /** A result before any stage ran: nothing changed, nothing ready. */

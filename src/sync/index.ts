@@ -31,6 +31,8 @@ export async function reconcile(
   const ctx = syncContext(deps, ns, commit, opts);
   const manifests = prepared(deps, ns, commit.sha); // read from git while the Version is fetched
   const { recorder: rec, inventory } = await openRecorder(ctx);
+  if (rec?.isSuspended) return suspended(ctx, rec);
+  await rec?.resumed(ctx.sha7);
   const set = await manifests;
   if ('error' in set) return failed(ctx, rec, manifestFailure(set.error, inventory));
   ctx.log.debug({ ms: set.ms, objects: set.objects.length }, 'manifests loaded');
@@ -73,6 +75,19 @@ export async function reconcile(
 
 const errorOf = (r: { error?: string; reason?: ReconcileResult['reason'] }) =>
   r.error ? { error: r.error, reason: r.reason } : {};
+
+/**
+ * A suspended namespace: nothing applied, pruned or repaired; the live rollout is still watched and
+ * what is owed to the sinks still goes out.
+ */
+async function suspended(ctx: SyncContext, rec: Recorder): Promise<ReconcileResult> {
+  await rec.suspended(ctx.sha7);
+  ctx.log.info('suspended: nothing applied');
+  // Watching changes nothing: a rollout under way when the namespace was suspended still decides.
+  if (ctx.opts.wait !== false) await followApplied(ctx, rec);
+  const pending = await deliver(ctx, rec);
+  return { ...ctx.result, ok: true, suspended: true, pending };
+}
 
 /**
  * Ends a pass that failed. The cluster still runs the last applied set, so its rollout still

@@ -21,13 +21,22 @@ export type SyncFailureReason = FailureReason | TransientReason | 'Error';
 export type SourceReason = SourceError['reason'];
 
 /** Progress: reasons of the conditions and Events of a sync that went well. */
-export type ProgressReason = 'Applied' | 'Pruned' | 'Progressing' | 'Deployed' | 'Fetched';
+export type ProgressReason =
+  | 'Applied'
+  | 'Pruned'
+  | 'Progressing'
+  | 'Deployed'
+  | 'Fetched'
+  | 'Suspended'
+  | 'Resumed';
 
 /** Kubernetes Events on the Version (`kubectl describe version`). */
 export type EventReason =
   | 'Applied'
   | 'Deployed'
   | 'Pruned'
+  | 'Suspended'
+  | 'Resumed'
   | 'RolloutFailed'
   | 'InvalidManifests'
   | 'DryRunRejected'

@@ -4,6 +4,7 @@
 // and never write the Version themselves.
 import { failpoint } from '../failpoint.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { suspendAnnotation } from '../kube/labels.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectRef } from '../manifests/object.ts';
 import type { Metrics } from '../metrics.ts';
@@ -16,7 +17,7 @@ import { recordEvent, type VersionEvent } from './events.ts';
 import { nowIso, type Outcome, recordOutcomes, startRollouts } from './outcomes.ts';
 import { eventReason, type FailureReason, type SyncFailureReason } from './reasons.ts';
 import type { VersionStore } from './store.ts';
-import type { DeploymentState, PendingFile, Version, VersionStatusPatch } from './types.ts';
+import type { Condition, DeploymentState, PendingFile, Version, VersionStatusPatch } from './types.ts';
 
 /** How long a delivery on the way may hold a sync (the full flush at the end of a pass has no bound). */
 export const inlineDeliveryMs = 2_000;
@@ -196,6 +197,31 @@ export class Recorder {
     });
   }
 
+  /** Whether the namespace is suspended by its annotation. */
+  get isSuspended(): boolean {
+    return this.version.metadata.annotations?.[suspendAnnotation] === 'true';
+  }
+
+  /** Suspended by the annotation: nothing is applied, pruned or repaired; `head` is not taken up. */
+  async suspended(head: string): Promise<void> {
+    const message = `suspended by ${suspendAnnotation}: apply, prune and drift repair stop; the head is ${head}`;
+    await this.suspension('True', 'Suspended', message);
+  }
+
+  /** The annotation is gone: the pass goes on and takes up the head. Nothing is written if never suspended. */
+  async resumed(head: string): Promise<void> {
+    if (this.conditionIs('Suspended', 'True'))
+      await this.suspension('False', 'Resumed', `resumed at ${head}`);
+  }
+
+  /** The Suspended condition, with an Event when it turns. */
+  private async suspension(status: 'True' | 'False', reason: 'Suspended' | 'Resumed', message: string) {
+    if (!this.conditionIs('Suspended', status)) await this.event({ type: 'Normal', reason, message });
+    await this.patch({
+      conditions: setConditions(this.status?.conditions, { type: 'Suspended', status, reason, message }),
+    });
+  }
+
   /** Whether the config repo can be read (SourceAvailable); `repo` is shown without credentials. */
   async source(err: SourceError | undefined, repo: string): Promise<void> {
     await this.patch({
@@ -282,6 +308,10 @@ export class Recorder {
   private outcomes(outcomes: readonly Outcome[]) {
     const target = { namespace: this.version.metadata.namespace, sinks: this.deps.sinks };
     return recordOutcomes(this.status, target, outcomes);
+  }
+
+  private conditionIs(type: Condition['type'], status: Condition['status']): boolean {
+    return this.status?.conditions?.some((c) => c.type === type && c.status === status) ?? false;
   }
 
   private async patch(p: VersionStatusPatch): Promise<void> {

@@ -49,6 +49,14 @@ export class VersionStore {
     return { ...out, status: v.status };
   }
 
+  /** Sets (a string) or removes (null) annotations of the Version. */
+  async annotate(v: Version, annotations: Record<string, string | null>): Promise<Version> {
+    return this.client.json<Version>('PATCH', `${base(v.metadata.namespace)}/${v.metadata.name}`, {
+      body: { metadata: { annotations } },
+      contentType: merge,
+    });
+  }
+
   /** Merges into status (maps merge by key, arrays replace); skipped when nothing changes. */
   async patchStatus(v: Version, patch: VersionStatusPatch): Promise<Version> {
     const current = v.status ?? {};

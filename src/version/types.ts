@@ -3,7 +3,7 @@ import type { Reason } from './reasons.ts';
 
 /** metav1.Condition */
 export interface Condition {
-  type: 'Ready' | 'Reconciling' | 'Stalled' | 'SourceAvailable';
+  type: 'Ready' | 'Reconciling' | 'Stalled' | 'SourceAvailable' | 'Suspended';
   status: 'True' | 'False' | 'Unknown';
   reason: Reason;
   message: string;
@@ -59,7 +59,13 @@ export type VersionStatusPatch = Omit<VersionStatus, 'deployments'> & {
 export interface Version {
   apiVersion: string;
   kind: 'Version';
-  metadata: { name: string; namespace: string; resourceVersion?: string; uid?: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    uid?: string;
+    annotations?: Record<string, string>;
+  };
   applied?: string;
   deployed?: string;
   status?: VersionStatus;

@@ -1,0 +1,103 @@
+// Suspend and resume on the real control plane: the annotation on the Version stops apply, prune
+// and drift repair in that namespace (another namespace goes on); resume takes up the head.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { short } from '../../src/source/sha.ts';
+import { appFiles, seedRepo } from '../../testbed/seed.ts';
+import { editByHand, startWorld, type World } from '../support/world.ts';
+
+const held = 'held';
+const other = 'other';
+let w: World;
+
+before(async () => {
+  w = await startWorld({ namespaces: [held, other], files: seedRepo('iowa-a', [held, other]) });
+  const res = await w.cli(['sync', '--once']);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+});
+after(async () => {
+  await w?.stop();
+});
+
+const deploymentOf = async (ns: string) =>
+  JSON.parse(await w.kubectl('-n', ns, 'get', 'deployment', 'bedrock', '-o', 'json'));
+const suspendedCondition = async (ns: string) =>
+  (await w.version(ns))?.status?.conditions?.find((c) => c.type === 'Suspended');
+
+test('suspend NS: a new commit, a deleted file and a hand edit all stay as they are; the other namespace syncs', async () => {
+  const before = await w.repo.head();
+  const res = await w.cli(['suspend', held]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /held: suspended/);
+  const { [`iowa-a/${held}/hpa.yaml`]: _dropped, ...rest } = appFiles(`iowa-a/${held}`, 'bedrock', {
+    image: 'mozmeao/bedrock:held',
+  });
+  const sha = await w.repo.commit(
+    {
+      ...rest,
+      [`iowa-a/${held}/hpa.yaml`]: null,
+      ...appFiles(`iowa-a/${other}`, 'bedrock', { image: 'mozmeao/bedrock:other' }),
+    },
+    'new images; the held namespace also drops its HPA',
+  );
+  await editByHand(w, held, { replicas: 4, debug: 'true' });
+
+  const sync = await w.cli(['sync', '--once']);
+  assert.equal(sync.code, 0, sync.stdout + sync.stderr);
+  assert.match(sync.stdout, new RegExp(`${held} @ ${short(sha)}: suspended, nothing applied`));
+  const d = await deploymentOf(held);
+  assert.notEqual(
+    d.spec.template.spec.containers[0].image,
+    'mozmeao/bedrock:held',
+    'applied while suspended',
+  );
+  assert.equal(d.spec.replicas, 4, 'drift repaired while suspended');
+  await w.kubectl('-n', held, 'get', 'horizontalpodautoscaler', 'bedrock'); // not pruned
+  const v = await w.version(held);
+  assert.equal(v?.applied, short(before), 'applied moved while suspended');
+  const c = await suspendedCondition(held);
+  assert.equal(c?.status, 'True');
+  assert.match(c?.message ?? '', new RegExp(`the head is ${short(sha)}`));
+  // The other namespace is not held.
+  assert.equal((await deploymentOf(other)).spec.template.spec.containers[0].image, 'mozmeao/bedrock:other');
+  assert.equal((await w.version(other))?.applied, short(sha));
+});
+
+test('a running operator keeps a suspended namespace as it is across polls; resume takes up the head at the next poll', async () => {
+  const head = await w.repo.head();
+  await w.withOperator({ GIT_SYNC_INTERVAL: '0.5', DRIFT_INTERVAL: '1' }, async () => {
+    await sleep(3000); // several polls and drift checks while suspended
+    assert.equal((await deploymentOf(held)).spec.replicas, 4, 'drift repaired while suspended');
+    assert.equal((await w.version(held))?.applied === short(head), false, 'applied while suspended');
+
+    const res = await w.cli(['resume', held]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /held: resumed/);
+    const v = await w.waitVersion(
+      held,
+      'the head applied and deployed after resume',
+      (x) => x.deployed === short(head),
+    );
+    assert.equal(v.applied, short(head));
+    const d = await deploymentOf(held);
+    assert.equal(d.spec.template.spec.containers[0].image, 'mozmeao/bedrock:held');
+    assert.equal(d.spec.replicas, 2, 'drift not repaired after resume');
+    await assert.rejects(w.kubectl('-n', held, 'get', 'horizontalpodautoscaler', 'bedrock'), /NotFound/);
+    const c = await suspendedCondition(held);
+    assert.equal(c?.status, 'False');
+    assert.equal(c?.reason, 'Resumed');
+  });
+  // The annotation is gone; resuming again changes nothing.
+  const again = await w.cli(['resume', held]);
+  assert.equal(again.code, 0, again.stderr);
+});
+
+test('suspend and resume name what is wrong: no namespace, an unknown option', async () => {
+  const none = await w.cli(['suspend']);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /suspend: needs a namespace/);
+  const bad = await w.cli(['resume', '--all']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown option '--all'/);
+});
