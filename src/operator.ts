@@ -10,7 +10,7 @@ import { LeaderElector } from './leader.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { s3Sink } from './notify/s3.ts';
-import { type Commit, GitSource, SourceError } from './source/git.ts';
+import { type Commit, GitSource, isoSeconds, SourceError } from './source/git.ts';
 import { short } from './source/sha.ts';
 import { notDone } from './sync/context.ts';
 import { type Deps, type ReconcileOptions, type ReconcileResult, reconcile } from './sync/index.ts';
@@ -93,7 +93,7 @@ export class Operator {
     const head = await this.counted('ls-remote', () => git.head());
     if (head.sha !== this.commit?.sha) {
       const sha = await this.counted('fetch', () => git.fetch(head));
-      this.commit = await git.commit(sha);
+      this.commit = { ...(await git.commit(sha)), seenAt: isoSeconds(new Date()) };
       log.info({ sha: short(sha), branch: head.branch, message: this.commit.message }, 'new commit');
     }
     return this.commit;

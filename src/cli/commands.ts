@@ -1,5 +1,6 @@
 // Every command, in the order of the top-level usage (and of the README's command list).
 import type { Command } from './command.ts';
+import * as history from './history.ts';
 import * as install from './install.ts';
 import * as promote from './promote.ts';
 import * as resume from './resume.ts';
@@ -9,4 +10,14 @@ import * as sync from './sync.ts';
 import * as validate from './validate.ts';
 import * as wait from './wait.ts';
 
-export const commands: readonly Command[] = [run, sync, validate, install, wait, promote, suspend, resume];
+export const commands: readonly Command[] = [
+  run,
+  sync,
+  validate,
+  install,
+  wait,
+  promote,
+  suspend,
+  resume,
+  history,
+];

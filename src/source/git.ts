@@ -42,10 +42,18 @@ export interface TreeEntry {
   path: string;
 }
 
+/** ISO time to the second, UTC (metav1.Time). */
+export const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+
 export interface Commit {
   sha: string;
   author: string;
+  /** The subject line. */
   message: string;
+  /** Committer time (UTC, seconds). */
+  committedAt?: string;
+  /** When this operator first saw it as the head. */
+  seenAt?: string;
 }
 
 export class GitSource {
@@ -106,11 +114,12 @@ export class GitSource {
   }
 
   async commit(sha: string): Promise<Commit> {
-    const out = await this.git(['log', '-1', '--format=%H%n%an <%ae>%n%s', sha, '--'], {
+    const out = await this.git(['log', '-1', '--format=%H%n%an <%ae>%n%ct%n%s', sha, '--'], {
       cwd: await this.cache(),
     });
-    const [full = sha, author = '', message = ''] = out.split('\n');
-    return { sha: full, author, message };
+    const [full = sha, author = '', ct = '', message = ''] = out.split('\n');
+    const committedAt = Number(ct) > 0 ? isoSeconds(new Date(Number(ct) * 1000)) : undefined;
+    return { sha: full, author, message, ...(committedAt ? { committedAt } : {}) };
   }
 
   /** Entries under a folder at a commit, recursively, with sizes (no blob is read). */

@@ -97,7 +97,7 @@ async function failed(ctx: SyncContext, rec: Recorder | undefined, f: Failure): 
   const error = redact(f.message);
   ctx.log.error({ reason: f.reason }, error);
   if (!rec) return { ...ctx.result, error, reason: f.reason };
-  await rec.failed(ctx.commit.sha, f);
+  await rec.failed(ctx.commit, f);
   await deliverOnTheWay(ctx, rec);
   if (ctx.opts.wait !== false) await followApplied(ctx, rec);
   const pending = await deliver(ctx, rec);

@@ -64,7 +64,7 @@ export async function awaitRollout(ctx: SyncContext, rec: Recorder, t: RolloutTa
     ),
   );
   if (!conditions) return { ready: false, error: why, reason };
-  await rec.rolloutFailed(reason, why);
+  await rec.rolloutFailed(sha7, reason, why);
   ctx.log.warn(why);
   return { ready: false, error: why, reason };
 }

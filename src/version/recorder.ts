@@ -8,16 +8,25 @@ import { suspendAnnotation } from '../kube/labels.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectRef } from '../manifests/object.ts';
 import type { Metrics } from '../metrics.ts';
+import { oneLine } from '../notify/s3.ts';
 import { type Sink, sinkOf } from '../notify/sink.ts';
 import type { Commit, SourceError } from '../source/git.ts';
 import { displayUrl, redact } from '../source/redact.ts';
 import { short } from '../source/sha.ts';
 import { setConditions } from './conditions.ts';
 import { recordEvent, type VersionEvent } from './events.ts';
+import { historyHealthy, historyNotified, historyStep, historyWith } from './history.ts';
 import { nowIso, type Outcome, recordOutcomes, startRollouts } from './outcomes.ts';
 import { eventReason, type FailureReason, type SyncFailureReason } from './reasons.ts';
 import type { VersionStore } from './store.ts';
-import type { Condition, DeploymentState, PendingFile, Version, VersionStatusPatch } from './types.ts';
+import type {
+  Condition,
+  DeploymentState,
+  HistoryEntry,
+  PendingFile,
+  Version,
+  VersionStatusPatch,
+} from './types.ts';
 
 /** How long a delivery on the way may hold a sync (the full flush at the end of a pass has no bound). */
 export const inlineDeliveryMs = 2_000;
@@ -76,7 +85,8 @@ export class Recorder {
    * A failure of this sha. A definite one (`signal`) gives each named Deployment its failed
    * outcome; a transient one tells the sinks nothing (the next poll tries again).
    */
-  async failed(sha: string, f: Failure): Promise<void> {
+  async failed(commit: Commit, f: Failure): Promise<void> {
+    const sha = commit.sha;
     const message = redact(f.message);
     if (this.status?.lastError !== message)
       await this.event({ type: 'Warning', reason: eventReason(f.reason), message });
@@ -84,8 +94,12 @@ export class Recorder {
     const told = f.signal
       ? this.outcomes(f.signal.map((deployment) => ({ deployment, sha, reason, message })))
       : undefined;
+    // A definite failure ends this commit's sync; it replaces no rollout (it applied nothing).
+    const step = { result: 'Failed' as const, reason: `${f.reason}: ${oneLine(message)}` };
+    const history = f.signal ? historyWith(this.status?.history, commit, step, false) : undefined;
     await this.patch({
       ...told,
+      ...(history ? { history } : {}),
       lastError: message,
       conditions: setConditions(
         this.status?.conditions,
@@ -106,6 +120,10 @@ export class Recorder {
       const message = `applied ${sha7} (${a.commit.message}): ${what}`;
       await this.event({ type: 'Normal', reason: 'Applied', message });
     }
+    const history =
+      this.version.applied !== sha7
+        ? historyWith(this.status?.history, a.commit, { appliedAt: nowIso() })
+        : undefined;
     this.version = await this.deps.versions.setTop(this.version, { applied: sha7 });
     const started = startRollouts(this.status, a.commit.sha, a.deployments);
     const superseded = this.outcomes(started.superseded);
@@ -119,6 +137,7 @@ export class Recorder {
       // an error) is finished by the next pass.
       inventory: [...a.refs, ...a.stale],
       ...superseded,
+      ...(history ? { history } : {}),
       ...(Object.keys(states).length ? { deployments: states } : {}),
       lastError: '',
       conditions: setConditions(this.status?.conditions, {
@@ -154,12 +173,24 @@ export class Recorder {
   /** A Deployment is healthy at these shas; false when every pair was decided before. */
   async deploymentHealthy(deployment: string, shas: readonly string[]): Promise<boolean> {
     const healthyAt = nowIso();
-    return this.decided(shas.map((sha) => ({ deployment, sha, healthyAt })));
+    let history = this.status?.history;
+    for (const sha of shas) history = historyHealthy(history, sha, healthyAt) ?? history;
+    const moved = history === this.status?.history ? undefined : history;
+    return this.decided(
+      shas.map((sha) => ({ deployment, sha, healthyAt })),
+      moved,
+    );
   }
 
   /** Rollout outcomes that failed (timeout, failure); each goes out at once. */
   async deploymentsFailed(outcomes: readonly Outcome[]): Promise<void> {
-    await this.decided(outcomes);
+    let history = this.status?.history;
+    for (const o of outcomes)
+      if ('reason' in o)
+        history =
+          historyStep(history, o.sha, { result: 'Failed', reason: `${o.reason}: ${oneLine(o.message)}` }) ??
+          history;
+    await this.decided(outcomes, history === this.status?.history ? undefined : history);
   }
 
   /** Every workload of `sha7` is healthy. `conditions` false: the conditions belong to a failed head. */
@@ -169,7 +200,12 @@ export class Recorder {
       await this.event({ type: 'Normal', reason: 'Deployed', message });
     }
     this.version = await this.deps.versions.setTop(this.version, { deployed: sha7 });
-    if (!conditions) return;
+    const step = { healthyAt: nowIso(), result: 'Deployed' as const };
+    const history = historyStep(this.status?.history, sha7, step);
+    if (!conditions) {
+      if (history) await this.patch({ history });
+      return;
+    }
     const message = `${sha7} is healthy`;
     // A heartbeat, not a write per interval: an idle namespace costs the apiserver no write.
     const beat = !(Date.now() - Date.parse(this.status?.lastSyncTime ?? '') < lastSyncRefreshMs);
@@ -180,14 +216,20 @@ export class Recorder {
         { type: 'Reconciling', status: 'False', reason: 'Deployed', message },
       ),
       ...(beat ? { lastSyncTime: nowIso() } : {}),
+      ...(history ? { history } : {}),
     });
   }
 
   /** The rollout failed or timed out (`why` says which workloads and why). */
-  async rolloutFailed(reason: 'RolloutTimeout' | 'RolloutFailed', why: string): Promise<void> {
+  async rolloutFailed(sha7: string, reason: 'RolloutTimeout' | 'RolloutFailed', why: string): Promise<void> {
     if (this.status?.lastError !== why)
       await this.event({ type: 'Warning', reason: 'RolloutFailed', message: why });
+    const history = historyStep(this.status?.history, sha7, {
+      result: 'Failed',
+      reason: `${reason}: ${oneLine(why)}`,
+    });
     await this.patch({
+      ...(history ? { history } : {}),
       lastError: why,
       conditions: setConditions(
         this.status?.conditions,
@@ -244,20 +286,29 @@ export class Recorder {
     if (pending.length === 0) return;
     const budget = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
     const signal = budget && stop ? AbortSignal.any([stop, budget]) : (budget ?? stop);
-    const left: PendingFile[] = [];
-    const told: Record<string, DeploymentState> = {};
-    for (const d of pending) {
-      // Stopping (shutdown, newer commit): the next pass sends it.
-      const sent = signal?.aborted ? 'failed' : await this.send(d, signal);
-      if (sent === 'failed') left.push(d);
-      if (sent === 'sent') this.markTold(d, told);
-    }
-    await this.patch({ pending: left, deployments: told });
+    const { left, told, sent } = await this.sendAll(pending, signal);
+    const history = historyNotified(this.status?.history, sent, nowIso());
+    await this.patch({ pending: left, deployments: told, ...(history ? { history } : {}) });
   }
 
   /** The pending deliveries, or 0 when all went out. */
   get undelivered(): number {
     return this.status?.pending?.length ?? 0;
+  }
+
+  /** Sends each delivery in turn; what fails (or is reached after `signal`) is left. */
+  private async sendAll(pending: readonly PendingFile[], signal: AbortSignal | undefined) {
+    const left: PendingFile[] = [];
+    const told: Record<string, DeploymentState> = {};
+    const sent: string[] = []; // S3 keys written
+    for (const d of pending) {
+      // Stopping (shutdown, newer commit): the next pass sends it.
+      const result = signal?.aborted ? 'failed' : await this.send(d, signal);
+      if (result === 'failed') left.push(d);
+      if (result === 'sent') this.markTold(d, told);
+      if (result === 'sent' && !d.sink) sent.push(d.key);
+    }
+    return { left, told, sent };
   }
 
   /** A delivery for a sink no longer configured is dropped (with a warning when it named one). */
@@ -297,10 +348,10 @@ export class Recorder {
   }
 
   /** Records outcomes and delivers them at once (bounded); false when nothing was new. */
-  private async decided(outcomes: readonly Outcome[]): Promise<boolean> {
+  private async decided(outcomes: readonly Outcome[], history?: HistoryEntry[]): Promise<boolean> {
     const patch = this.outcomes(outcomes);
     if (!patch) return false;
-    await this.patch(patch);
+    await this.patch({ ...patch, ...(history ? { history } : {}) });
     await this.deliver(this.stop, inlineDeliveryMs);
     return true;
   }

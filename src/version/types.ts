@@ -36,6 +36,24 @@ export interface PendingFile {
   body: string;
 }
 
+/** One sync of a commit, for `history`: when each step happened (UTC, seconds) and how it ended. */
+export interface HistoryEntry {
+  sha: string;
+  subject: string;
+  author: string;
+  committedAt?: string;
+  /** The operator first saw it as the head. */
+  seenAt?: string;
+  appliedAt?: string;
+  /** Every workload healthy. */
+  healthyAt?: string;
+  /** The last S3 file of this commit was written: CI can know. */
+  notifiedAt?: string;
+  result: 'Progressing' | 'Deployed' | 'Failed' | 'Superseded';
+  /** `Reason: one line` when Failed or Superseded. */
+  reason?: string;
+}
+
 export interface VersionStatus {
   commit?: string;
   message?: string;
@@ -47,6 +65,8 @@ export interface VersionStatus {
   /** `deployment/sha7` of the latest outcomes decided (bounded): a pair decided once stays final. */
   decided?: string[];
   lastError?: string;
+  /** The last syncs (10), oldest first. */
+  history?: HistoryEntry[];
   /** Last sync that found the namespace healthy; a heartbeat refreshed every 5 minutes at most. */
   lastSyncTime?: string;
 }
