@@ -10,10 +10,11 @@ import { LeaderElector } from './leader.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { s3Sink } from './notify/s3.ts';
-import { type Commit, GitSource, isoSeconds, SourceError } from './source/git.ts';
+import { type Commit, GitSource, SourceError } from './source/git.ts';
 import { short } from './source/sha.ts';
-import { notDone } from './sync/context.ts';
+import { notDone, recorderDeps } from './sync/context.ts';
 import { type Deps, type ReconcileOptions, type ReconcileResult, reconcile } from './sync/index.ts';
+import { isoSeconds } from './time.ts';
 import { ensureCrd } from './version/crd.ts';
 import { Recorder } from './version/recorder.ts';
 import { VersionStore } from './version/store.ts';
@@ -290,10 +291,9 @@ export class Operator {
   private async markSource(err: SourceError | undefined): Promise<void> {
     if ((err?.message ?? '') === this.sourceState) return;
     this.sourceState = err?.message ?? '';
-    const recDeps = { ...this.deps, cluster: this.config.clusterName };
     for (const ns of this.config.managedNamespaces) {
       try {
-        const rec = await Recorder.open(recDeps, ns, this.deps.log);
+        const rec = await Recorder.open(recorderDeps(this.deps), ns, this.deps.log);
         await rec.source(err, this.config.configRepo);
       } catch (e) {
         this.deps.log.warn({ namespace: ns }, `cannot record source state: ${(e as Error).message}`);

@@ -5,6 +5,7 @@ import type { Env } from '../config.ts';
 import { short } from '../source/sha.ts';
 import type { HistoryEntry } from '../version/types.ts';
 import { type Options, parse, UsageError } from './command.ts';
+import { withVersions } from './versions.ts';
 
 export const name = 'history';
 export const summary =
@@ -22,28 +23,23 @@ export async function run(args: string[], env: Env): Promise<number> {
     throw new UsageError(name, 'needs one namespace: git-sync-operator history NAMESPACE');
   if (values.output !== 'table' && values.output !== 'json')
     throw new UsageError(name, `--output is table or json, not "${values.output}"`);
-  const [{ KubeClient }, { VersionStore }] = await Promise.all([
-    import('../kube/client.ts'),
-    import('../version/store.ts'),
-  ]);
-  const client = new KubeClient({ kubeconfig: env.KUBECONFIG, env });
-  try {
-    const v = await new VersionStore(client).find(ns);
-    const history = v?.status?.history ?? [];
-    process.stdout.write(
-      values.output === 'json' ? `${JSON.stringify(history, null, 2)}\n` : table(ns, history),
-    );
-    return 0;
-  } finally {
-    client.close();
+  const v = await withVersions(env, (versions) => versions.find(ns));
+  if (!v) {
+    process.stderr.write(`history: ${ns} has no Version: it is not managed here, or was never synced\n`);
+    return 1;
   }
+  const history = v.status?.history ?? [];
+  process.stdout.write(
+    values.output === 'json' ? `${JSON.stringify(history, null, 2)}\n` : table(ns, history),
+  );
+  return 0;
 }
 
 /** Whole seconds from `from` to `to` (the times are to the second); '-' when either is unknown. */
 const secs = (from: string | undefined, to: string | undefined) =>
   from && to ? ((Date.parse(to) - Date.parse(from)) / 1000).toFixed(0) : '-';
 
-export function table(ns: string, history: readonly HistoryEntry[]): string {
+function table(ns: string, history: readonly HistoryEntry[]): string {
   if (history.length === 0) return `${ns}: no sync recorded yet\n`;
   const rows = [...history].reverse().map((e) => {
     const t0 = e.committedAt ?? e.seenAt;

@@ -4,24 +4,23 @@ import { groups } from '../config/variables.ts';
 import type { Env } from '../config.ts';
 import { suspendAnnotation } from '../kube/labels.ts';
 import { UsageError } from './command.ts';
+import { withVersions } from './versions.ts';
 
 /** What both commands read: the Kubernetes client's variables (KUBECONFIG or in-cluster). */
 export const environment = groups('kube');
 
-/** Annotates (suspend) or un-annotates (resume) the Version of each namespace; exit 0. */
-export async function setSuspended(command: string, namespaces: readonly string[], env: Env, on: boolean) {
+/**
+ * Annotates (suspend) or un-annotates (resume) the Version of each namespace; exit 0. Suspend
+ * creates a Version not made yet (a namespace may be held before its first sync); resume of a
+ * namespace without one changes nothing.
+ */
+export function setSuspended(command: string, namespaces: readonly string[], env: Env, on: boolean) {
   if (namespaces.length === 0)
     throw new UsageError(command, `needs a namespace: git-sync-operator ${command} NAMESPACE…`);
-  const [{ KubeClient }, { VersionStore }] = await Promise.all([
-    import('../kube/client.ts'),
-    import('../version/store.ts'),
-  ]);
-  const client = new KubeClient({ kubeconfig: env.KUBECONFIG, env });
-  try {
-    const versions = new VersionStore(client);
+  return withVersions(env, async (versions) => {
     for (const ns of namespaces) {
-      const v = await versions.get(ns);
-      await versions.annotate(v, { [suspendAnnotation]: on ? 'true' : null });
+      const v = on ? await versions.get(ns) : await versions.find(ns);
+      if (v) await versions.annotate(v, { [suspendAnnotation]: on ? 'true' : null });
       process.stdout.write(
         on
           ? `${ns}: suspended; apply, prune and drift repair stop at the next poll\n`
@@ -29,7 +28,5 @@ export async function setSuspended(command: string, namespaces: readonly string[
       );
     }
     return 0;
-  } finally {
-    client.close();
-  }
+  });
 }

@@ -2,6 +2,7 @@
 // operator never reads S3; what it wrote is remembered in the Version status.
 import type { PutObjectCommand as PutObjectCommandType, S3Client } from '@aws-sdk/client-s3';
 import { short } from '../source/sha.ts';
+import { oneLine } from '../version/reasons.ts';
 import type { Decided, Sink } from './sink.ts';
 
 /** Key of the file CI waits for: cluster/namespace/deployment/sha7 (the seed's form). */
@@ -9,12 +10,17 @@ export function completionKey(cluster: string, namespace: string, deployment: st
   return `${cluster}/${namespace}/${deployment}/${short(sha)}`;
 }
 
+/** The parts of an outcome key, or undefined for another key. */
+export function parseKey(key: string): { deployment: string; sha7: string; failed: boolean } | undefined {
+  const [, , deployment, file] = key.split('/');
+  if (!deployment || !file) return undefined;
+  const failed = file.endsWith('.failed');
+  return { deployment, sha7: failed ? file.slice(0, -'.failed'.length) : file, failed };
+}
+
 export function failureKey(cluster: string, namespace: string, deployment: string, sha: string): string {
   return `${completionKey(cluster, namespace, deployment, sha)}.failed`;
 }
-
-/** One line: a reason file is read by CI logs and `wait`, never multi-line. */
-export const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
 
 /** `<sha7>` holds the healthy time; `<sha7>.failed` holds `<time> <Reason>: <one line>`. */
 export function s3File(cluster: string, o: Decided): { key: string; body: string } {

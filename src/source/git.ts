@@ -4,6 +4,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Env, hostEnv } from '../config.ts';
+import { isoSeconds } from '../time.ts';
 import { GitExit, runGit } from './exec.ts';
 import { displayUrl, redact } from './redact.ts';
 
@@ -41,9 +42,6 @@ export interface TreeEntry {
   size: number;
   path: string;
 }
-
-/** ISO time to the second, UTC (metav1.Time). */
-export const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
 export interface Commit {
   sha: string;

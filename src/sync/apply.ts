@@ -7,12 +7,12 @@ import type { SyncContext } from './context.ts';
 import type { ManifestSet } from './manifests.ts';
 import { kubeContext, type SyncPlan } from './plan.ts';
 
-export async function applySet(ctx: SyncContext, p: SyncPlan, unchanged: number): Promise<void> {
+export async function applySet(ctx: SyncContext, p: SyncPlan): Promise<void> {
   if (p.changed.length === 0) return;
   const started = performance.now();
   await applyObjects(kubeContext(ctx), p.changed);
   ctx.log.debug({ ms: Math.round(performance.now() - started) }, 'apply requests done');
-  ctx.log.info({ applied: p.changed.length, unchanged }, 'applied');
+  ctx.log.info({ applied: p.changed.length, unchanged: ctx.result.unchanged }, 'applied');
 }
 
 /** Where the set failed: its dry-run (before any write) or its apply. */

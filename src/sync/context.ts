@@ -10,7 +10,7 @@ import type { Sink } from '../notify/sink.ts';
 import type { Commit, GitSource } from '../source/git.ts';
 import { short } from '../source/sha.ts';
 import type { SyncFailureReason } from '../version/reasons.ts';
-import { Recorder } from '../version/recorder.ts';
+import { Recorder, type RecorderDeps } from '../version/recorder.ts';
 import type { VersionStore } from '../version/store.ts';
 
 export interface Deps {
@@ -101,6 +101,9 @@ export function syncContext(deps: Deps, ns: string, commit: Commit, opts: Reconc
   };
 }
 
+/** What a Recorder needs of the operator's parts. */
+export const recorderDeps = (deps: Deps): RecorderDeps => ({ ...deps, cluster: deps.config.clusterName });
+
 /**
  * The recorder of this pass over the namespace's Version (created when missing). A dry run records
  * nothing: it gets none, and reads the Version only if it exists.
@@ -114,8 +117,7 @@ export async function openRecorder(
     const v = await deps.versions.find(ns).catch(() => undefined);
     return { inventory: v?.status?.inventory ?? [] };
   }
-  const recDeps = { ...deps, cluster: deps.config.clusterName };
-  const recorder = new Recorder(recDeps, await deps.versions.get(ns), log, opts.signal);
+  const recorder = new Recorder(recorderDeps(deps), await deps.versions.get(ns), log, opts.signal);
   log.debug({ ms: Math.round(performance.now() - t0) }, 'version read');
   return { recorder, inventory: recorder.status?.inventory ?? [] };
 }

@@ -37,7 +37,8 @@ export async function reconcile(
   if ('error' in set) return failed(ctx, rec, manifestFailure(set.error, inventory));
   ctx.log.debug({ ms: set.ms, objects: set.objects.length }, 'manifests loaded');
   failpoint('after-fetch', ns);
-  const deployments = [...deploymentHashes(set.objects).keys()];
+  const hashes = deploymentHashes(set.objects);
+  const deployments = [...hashes.keys()];
   let p: SyncPlan;
   try {
     p = await planSet(ctx, set, inventory);
@@ -47,7 +48,7 @@ export async function reconcile(
   }
   if (opts.signal?.aborted) return { ...ctx.result, error: 'stopped before applying' };
   try {
-    await applySet(ctx, p, ctx.result.unchanged);
+    await applySet(ctx, p);
   } catch (err) {
     return failed(ctx, rec, applyFailure(err, 'ApplyFailed', set, deployments));
   }
@@ -57,7 +58,7 @@ export async function reconcile(
     changed: p.changed.length,
     refs: p.refs,
     stale: p.stale,
-    deployments: p.deployments,
+    deployments: hashes,
   });
   ctx.result.applied = true;
   try {

@@ -13,8 +13,6 @@ export interface SyncPlan {
   refs: ObjectRef[];
   /** Objects of the last inventory that git no longer has. */
   stale: ObjectRef[];
-  /** Deployment name → applied-hash of its spec at this commit. */
-  deployments: Map<string, string>;
 }
 
 /**
@@ -52,7 +50,6 @@ export async function planSet(
     changed: p.changed,
     refs,
     stale: inventory.filter((r) => !current.has(refKey(r))),
-    deployments: deploymentHashes(objects),
   };
 }
 

@@ -1,3 +1,4 @@
+import { isoSeconds } from '../time.ts';
 import type { Condition } from './types.ts';
 
 /** Sets a condition, keeping lastTransitionTime when the status did not change. */
@@ -7,8 +8,7 @@ export function setCondition(
   now = new Date(),
 ): Condition[] {
   const old = list?.find((c) => c.type === next.type);
-  const lastTransitionTime =
-    old && old.status === next.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const lastTransitionTime = old && old.status === next.status ? old.lastTransitionTime : isoSeconds(now);
   return [...(list ?? []).filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort((a, b) =>
     a.type.localeCompare(b.type),
   );

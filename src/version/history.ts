@@ -1,6 +1,8 @@
 // status.history: the last syncs, one entry per commit, each step's time and the result. Pure
 // functions over the list; the Recorder puts their result into the status patch of the outcome
 // that moved it, so history costs no write of its own.
+
+import { parseKey } from '../notify/s3.ts';
 import type { Commit } from '../source/git.ts';
 import { short } from '../source/sha.ts';
 import type { HistoryEntry } from './types.ts';
@@ -90,9 +92,6 @@ function stepped(old: HistoryEntry, step: Step): HistoryEntry | undefined {
   return JSON.stringify(next) === JSON.stringify(old) ? undefined : next;
 }
 
-/** The sha7 an S3 key is about (`cluster/ns/deployment/<sha7>[.failed]`). */
-const keySha = (key: string) => (key.split('/')[3] ?? '').replace(/\.failed$/, '');
-
 /**
  * After a delivery: `notifiedAt` of each commit an S3 file was just written for becomes `now` —
  * the time its latest file went out (with several Deployments, when the last CI job could know).
@@ -103,7 +102,7 @@ export function historyNotified(
   sent: readonly string[],
   now: string,
 ): HistoryEntry[] | undefined {
-  const sentShas = new Set(sent.map(keySha));
+  const sentShas = new Set(sent.map((key) => parseKey(key)?.sha7));
   if (!history?.some((e) => sentShas.has(short(e.sha)) && e.notifiedAt !== now)) return undefined;
   return history.map((e) => (sentShas.has(short(e.sha)) ? { ...e, notifiedAt: now } : e));
 }

@@ -3,7 +3,8 @@
 // back to an old sha repeats nothing). What each sink owes for it is queued in status.pending.
 import type { Decided, Sink } from '../notify/sink.ts';
 import { short } from '../source/sha.ts';
-import type { FailureReason } from './reasons.ts';
+import { isoSeconds } from '../time.ts';
+import { type FailureReason, oneLine } from './reasons.ts';
 import type { DeploymentState, DeploymentStatePatch, PendingFile, VersionStatus } from './types.ts';
 
 export type { FailureReason } from './reasons.ts';
@@ -18,7 +19,7 @@ export type Outcome =
  */
 export const decidedLimit = 1000;
 
-export const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+export const nowIso = (): string => isoSeconds();
 
 export function isDecided(status: VersionStatus | undefined, deployment: string, sha: string): boolean {
   const s7 = short(sha);
@@ -30,9 +31,6 @@ export function isDecided(status: VersionStatus | undefined, deployment: string,
 /** A state still waiting for its rollout's outcome. */
 export const waiting = (st: DeploymentState | undefined): st is DeploymentState =>
   !!st && !st.healthyAt && !st.failed;
-
-/** One line: a reason is read by CI logs, `wait` and `kubectl get`, never multi-line. */
-const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
 
 export interface StatusPatch {
   pending: PendingFile[];

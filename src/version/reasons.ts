@@ -2,6 +2,9 @@
 // of an S3 `.failed` file and the `reason` label of gso_errors_total all come from these unions.
 import type { SourceError } from '../source/git.ts';
 
+/** A reason is read by CI logs, `wait` and `kubectl get`: always one line. */
+export const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
+
 /** Why a commit failed for a Deployment: the first word of its `.failed` file. */
 export type FailureReason =
   | 'InvalidManifests'

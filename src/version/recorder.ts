@@ -8,7 +8,7 @@ import { suspendAnnotation } from '../kube/labels.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectRef } from '../manifests/object.ts';
 import type { Metrics } from '../metrics.ts';
-import { oneLine } from '../notify/s3.ts';
+import { parseKey } from '../notify/s3.ts';
 import { type Sink, sinkOf } from '../notify/sink.ts';
 import type { Commit, SourceError } from '../source/git.ts';
 import { displayUrl, redact } from '../source/redact.ts';
@@ -17,7 +17,7 @@ import { setConditions } from './conditions.ts';
 import { recordEvent, type VersionEvent } from './events.ts';
 import { historyHealthy, historyNotified, historyStep, historyWith } from './history.ts';
 import { nowIso, type Outcome, recordOutcomes, startRollouts } from './outcomes.ts';
-import { eventReason, type FailureReason, type SyncFailureReason } from './reasons.ts';
+import { eventReason, type FailureReason, oneLine, type SyncFailureReason } from './reasons.ts';
 import type { VersionStore } from './store.ts';
 import type {
   Condition,
@@ -45,11 +45,9 @@ export interface RecorderDeps {
 }
 
 /** A failure of a sha: `signal` names the Deployments that get a failed outcome (a definite one). */
-export interface Failure {
-  reason: SyncFailureReason;
-  message: string;
-  signal?: readonly string[];
-}
+export type Failure =
+  | { reason: FailureReason; message: string; signal: readonly string[] }
+  | { reason: SyncFailureReason; message: string; signal?: undefined };
 
 /** What `applied` records: the commit, how much changed, and the inventory it leaves. */
 export interface AppliedSet {
@@ -90,13 +88,15 @@ export class Recorder {
     const message = redact(f.message);
     if (this.status?.lastError !== message)
       await this.event({ type: 'Warning', reason: eventReason(f.reason), message });
-    const reason = f.reason as FailureReason;
-    const told = f.signal
-      ? this.outcomes(f.signal.map((deployment) => ({ deployment, sha, reason, message })))
+    const definite = f.signal !== undefined ? f : undefined;
+    const told = definite
+      ? this.outcomes(
+          definite.signal.map((deployment) => ({ deployment, sha, reason: definite.reason, message })),
+        )
       : undefined;
     // A definite failure ends this commit's sync; it replaces no rollout (it applied nothing).
     const step = { result: 'Failed' as const, reason: `${f.reason}: ${oneLine(message)}` };
-    const history = f.signal ? historyWith(this.status?.history, commit, step, false) : undefined;
+    const history = definite ? historyWith(this.status?.history, commit, step, false) : undefined;
     await this.patch({
       ...told,
       ...(history ? { history } : {}),
@@ -340,11 +340,9 @@ export class Recorder {
 
   /** An S3 file `cluster/namespace/deployment/sha7[.failed]` is out: that deployment's state is told. */
   private markTold(d: PendingFile, told: Record<string, DeploymentState>): void {
-    if (d.sink) return;
-    const deployment = d.key.split('/')[2] ?? '';
-    const state = this.status?.deployments?.[deployment];
-    if (state && (d.key.endsWith(`/${state.sha}`) || d.key.endsWith(`/${state.sha}.failed`)))
-      told[deployment] = { ...state, notified: true };
+    const file = d.sink ? undefined : parseKey(d.key);
+    const state = file && this.status?.deployments?.[file.deployment];
+    if (file && state?.sha === file.sha7) told[file.deployment] = { ...state, notified: true };
   }
 
   /** Records outcomes and delivers them at once (bounded); false when nothing was new. */

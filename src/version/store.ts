@@ -84,6 +84,8 @@ function permissionHint(err: unknown, ns: string): unknown {
       `may not read/write versions.versions.mozilla.org in ${ns}: grant it with \`git-sync-operator install --namespace ${ns}\` (${err.message})`,
     );
   }
+  if (err instanceof ApiError && err.status === 404 && /namespaces "[^"]*" not found/.test(err.message))
+    return new ApiError(404, 'NotFound', `namespace ${ns} does not exist (${err.message})`);
   if (err instanceof ApiError && err.status === 404) {
     return new ApiError(
       404,

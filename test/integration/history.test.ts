@@ -70,6 +70,9 @@ test('history after three commits: each step timed in order, results and reasons
     out.stdout,
   );
   assert.match(out.stdout, /SEEN +APPLIED +HEALTHY +NOTIFIED/);
+  const none = await w.cli(['history', 'no-such-namespace']);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no-such-namespace has no Version/);
   const json = await w.cli(['history', ns, '--output', 'json']);
   assert.deepEqual(JSON.parse(json.stdout), history);
 });

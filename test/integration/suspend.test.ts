@@ -93,10 +93,13 @@ test('a running operator keeps a suspended namespace as it is across polls; resu
   assert.equal(again.code, 0, again.stderr);
 });
 
-test('suspend and resume name what is wrong: no namespace, an unknown option', async () => {
+test('suspend and resume name what is wrong: no namespace, a namespace that does not exist, an unknown option', async () => {
   const none = await w.cli(['suspend']);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /suspend: needs a namespace/);
+  const missing = await w.cli(['suspend', 'no-such-namespace']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /namespaces "no-such-namespace" not found/);
   const bad = await w.cli(['resume', '--all']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown option '--all'/);
