@@ -3,7 +3,8 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { binary, kwokStages } from './binaries.ts';
+import { binary } from './binaries.ts';
+import { writeKwokStages } from './kwok-stages.ts';
 import { freePort, removeDir, type Service, startService, tempDir, waitFor } from './proc.ts';
 
 export interface ControlPlaneOptions {
@@ -196,7 +197,7 @@ async function boot(
     [
       `--kubeconfig=${kubeconfig}`,
       '-c',
-      kwokStages(),
+      writeKwokStages(dir),
       '--manage-all-nodes=true',
       `--server-address=127.0.0.1:${kwokPort}`,
     ],

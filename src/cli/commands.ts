@@ -1,5 +1,6 @@
 // Every command, in the order of the top-level usage (and of the README's command list).
 import type { Command } from './command.ts';
+import * as diff from './diff.ts';
 import * as history from './history.ts';
 import * as install from './install.ts';
 import * as promote from './promote.ts';
@@ -14,6 +15,7 @@ export const commands: readonly Command[] = [
   run,
   sync,
   validate,
+  diff,
   install,
   wait,
   promote,

@@ -1,9 +1,9 @@
 // validate DIR: the offline check of one namespace folder (CI pre-merge); exit 1 on errors.
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { ConfigError, type Env } from '../config.ts';
 import { ManifestSetError } from '../manifests/errors.ts';
 import { parseSet } from '../manifests/load.ts';
+import { localFiles } from '../manifests/local.ts';
 import { type Options, parse } from './command.ts';
 
 export const name = 'validate';
@@ -25,13 +25,7 @@ export async function run(args: string[], env: Env): Promise<number> {
   const dir = given[0];
   if (!dir) throw new ConfigError('validate', 'needs a folder: git-sync-operator validate CLUSTER/NAMESPACE');
   const namespace = values.namespace ?? basename(dir.replace(/\/+$/, ''));
-  const names = (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => e.isFile() && !e.name.startsWith('.') && /\.(ya?ml|json)$/i.test(e.name))
-    .map((e) => e.name)
-    .sort();
-  const files = await Promise.all(
-    names.map(async (n) => ({ path: join(dir, n), text: await readFile(join(dir, n), 'utf8') })),
-  );
+  const files = await localFiles(dir);
   try {
     const set = parseSet(dir, namespace, files);
     process.stdout.write(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Health, health, workloadKinds } from './status.ts';
+import { type Health, health, kindKey, noRollout, waitsFor } from './status.ts';
 
 type Status = Record<string, unknown>;
 type Cond = { type: string; status: string; reason?: string; message?: string };
@@ -11,6 +11,7 @@ const workload = (
   status: Status | undefined,
   generation = 2,
 ) => ({
+  apiVersion: 'apps/v1',
   kind,
   metadata: { name: 'web', generation },
   spec,
@@ -24,19 +25,6 @@ function inProgress(h: Health, re: RegExp): void {
 }
 
 describe('health', () => {
-  it('knows the four workload kinds', () => {
-    assert.deepEqual([...workloadKinds].sort(), ['DaemonSet', 'Deployment', 'Job', 'StatefulSet']);
-  });
-
-  it('other kinds are Ready as soon as they exist', () => {
-    assert.deepEqual(
-      health({ kind: 'Service', metadata: { name: 's' }, status: { observedGeneration: 0 } }),
-      {
-        state: 'Ready',
-      },
-    );
-  });
-
   describe('Deployment', () => {
     const full = { replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 };
     it('Ready when updated = ready = available = replicas = desired at the current generation', () => {
@@ -175,6 +163,7 @@ describe('health', () => {
 
   describe('Job', () => {
     const job = (status: Status | undefined) => ({
+      apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name: 'migrate', generation: 1 },
       ...(status ? { status } : {}),
@@ -214,6 +203,244 @@ describe('health', () => {
           }),
         ),
         /1 active/,
+      );
+    });
+  });
+  describe('which objects a rollout waits for', () => {
+    it('kinds are named by API group and kind', () => {
+      assert.equal(kindKey('v1', 'Pod'), '/Pod');
+      assert.equal(kindKey('apps/v1', 'Deployment'), 'apps/Deployment');
+      assert.equal(kindKey(undefined, 'Thing'), '/Thing');
+    });
+    it('workloads, claims, pods, custom resources and unknown kinds are waited for', () => {
+      for (const [apiVersion, kind] of [
+        ['apps/v1', 'Deployment'],
+        ['apps/v1', 'StatefulSet'],
+        ['apps/v1', 'DaemonSet'],
+        ['apps/v1', 'ReplicaSet'],
+        ['batch/v1', 'Job'],
+        ['v1', 'PersistentVolumeClaim'],
+        ['v1', 'Pod'],
+        ['example.com/v1', 'Widget'],
+        ['serving.knative.dev/v1', 'Service'], // a Knative Service has a rollout; a core one does not
+        ['v1', 'SomethingNew'],
+      ] as const)
+        assert.ok(waitsFor({ apiVersion, kind }), `${apiVersion} ${kind} not waited for`);
+    });
+    it('kinds with no rollout are not waited for', () => {
+      for (const [apiVersion, kind] of [
+        ['v1', 'ConfigMap'],
+        ['v1', 'Secret'],
+        ['v1', 'Service'],
+        ['v1', 'ServiceAccount'],
+        ['batch/v1', 'CronJob'],
+        ['autoscaling/v2', 'HorizontalPodAutoscaler'],
+        ['policy/v1', 'PodDisruptionBudget'],
+        ['networking.k8s.io/v1', 'Ingress'],
+        ['networking.k8s.io/v1', 'NetworkPolicy'],
+        ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
+      ] as const)
+        assert.ok(!waitsFor({ apiVersion, kind }), `${apiVersion} ${kind} waited for`);
+      assert.ok([...noRollout].every((k) => k.includes('/')));
+    });
+  });
+
+  describe('ReplicaSet', () => {
+    const rs = (status: Status) => workload('ReplicaSet', { replicas: 2 }, status);
+    it('Ready when every replica is ready and available', () => {
+      assert.deepEqual(health(rs({ replicas: 2, readyReplicas: 2, availableReplicas: 2 })), {
+        state: 'Ready',
+      });
+    });
+    it('in progress otherwise, and while its generation is not observed', () => {
+      inProgress(
+        health(rs({ replicas: 2, readyReplicas: 1, availableReplicas: 1 })),
+        /^ReplicaSet\/web: 1\/2 ready, 1\/2 available$/,
+      );
+      inProgress(health(workload('ReplicaSet', { replicas: 2 }, undefined)), /generation 2/);
+    });
+  });
+
+  describe('Pod', () => {
+    const pod = (status?: Status) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      ...(status ? { status } : {}),
+    });
+    it('Running and Ready, or Succeeded, is Ready', () => {
+      const conditions: Cond[] = [{ type: 'Ready', status: 'True' }];
+      assert.equal(health(pod({ phase: 'Running', conditions })).state, 'Ready');
+      assert.equal(
+        health(pod({ phase: 'Succeeded', conditions: [{ type: 'Ready', status: 'False' }] })).state,
+        'Ready',
+      );
+    });
+    it('Pending, or Running but not ready, is in progress', () => {
+      inProgress(health(pod({ phase: 'Pending' })), /^Pod\/p: Pending, not ready$/);
+      inProgress(health(pod()), /Pending/);
+      inProgress(
+        health(pod({ phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] })),
+        /Running/,
+      );
+    });
+    it('phase Failed is Failed', () => {
+      assert.deepEqual(health(pod({ phase: 'Failed', reason: 'Evicted', message: 'low on memory' })), {
+        state: 'Failed',
+        reason: 'Pod/p: failed: Evicted: low on memory',
+      });
+    });
+  });
+
+  describe('PersistentVolumeClaim', () => {
+    const pvc = (status?: Status) => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data' },
+      ...(status ? { status } : {}),
+    });
+    it('Bound is Ready', () => {
+      assert.deepEqual(health(pvc({ phase: 'Bound' })), { state: 'Ready' });
+    });
+    it('Pending (no volume, or WaitForFirstConsumer) is in progress, named', () => {
+      inProgress(
+        health(pvc({ phase: 'Pending' })),
+        /^PersistentVolumeClaim\/data: Pending, not bound to a volume yet$/,
+      );
+      inProgress(health(pvc()), /Pending/);
+    });
+    it('Lost is Failed', () => {
+      assert.deepEqual(health(pvc({ phase: 'Lost' })), {
+        state: 'Failed',
+        reason: 'PersistentVolumeClaim/data: Lost (its volume is gone)',
+      });
+    });
+  });
+
+  describe('custom resources and other kinds: the generic rules', () => {
+    const cr = (status?: Status, more: Record<string, unknown> = {}) => ({
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w', generation: 3, ...more },
+      ...(status ? { status } : {}),
+    });
+    const cond = (
+      type: string,
+      status: string,
+      more: Partial<Cond> & { observedGeneration?: number } = {},
+    ) => ({
+      type,
+      status,
+      ...more,
+    });
+    it('no status at all is Ready at once', () => {
+      assert.deepEqual(health(cr()), { state: 'Ready' });
+      assert.deepEqual(health(cr({})), { state: 'Ready' });
+    });
+    it('observedGeneration below the generation is in progress (a CRD default of -1 waits for the controller)', () => {
+      inProgress(
+        health(cr({ observedGeneration: -1 })),
+        /^Widget\/w: controller has not observed generation 3 yet$/,
+      );
+      inProgress(health(cr({ observedGeneration: 2, conditions: [cond('Ready', 'True')] })), /generation 3/);
+    });
+    it('the current generation observed, without Ready or Available, is Ready', () => {
+      assert.deepEqual(health(cr({ observedGeneration: 3 })), { state: 'Ready' });
+      assert.deepEqual(health(cr({ observedGeneration: 3, conditions: [cond('Synced', 'False')] })), {
+        state: 'Ready',
+      });
+    });
+    it('Ready=True is Ready; Ready=False or Unknown is in progress with its reason, whatever the reason', () => {
+      assert.deepEqual(health(cr({ conditions: [cond('Ready', 'True')] })), { state: 'Ready' });
+      inProgress(
+        health(
+          cr({
+            observedGeneration: 3,
+            conditions: [cond('Ready', 'False', { reason: 'InstallFailed', message: 'chart not found' })],
+          }),
+        ),
+        /^Widget\/w: Ready=False: InstallFailed: chart not found$/,
+      );
+      inProgress(health(cr({ conditions: [cond('Ready', 'Unknown')] })), /^Widget\/w: Ready=Unknown$/);
+    });
+    it('Available decides when there is no Ready; Ready wins over it', () => {
+      assert.deepEqual(health(cr({ conditions: [cond('Available', 'True')] })), { state: 'Ready' });
+      inProgress(
+        health(cr({ conditions: [cond('Available', 'False', { reason: 'NoEndpoints' })] })),
+        /Available=False: NoEndpoints/,
+      );
+      assert.deepEqual(health(cr({ conditions: [cond('Available', 'False'), cond('Ready', 'True')] })), {
+        state: 'Ready',
+      });
+    });
+    it('Stalled=True or Failed=True is Failed, with reason and message', () => {
+      const stalled = cond('Stalled', 'True', { reason: 'InstallFailed', message: 'chart not found' });
+      assert.deepEqual(health(cr({ observedGeneration: 3, conditions: [cond('Ready', 'False'), stalled] })), {
+        state: 'Failed',
+        reason: 'Widget/w: Stalled: InstallFailed: chart not found',
+      });
+      assert.deepEqual(health(cr({ conditions: [cond('Failed', 'True')] })), {
+        state: 'Failed',
+        reason: 'Widget/w: Failed',
+      });
+      assert.deepEqual(health(cr({ conditions: [cond('Stalled', 'False'), cond('Failed', 'False')] })), {
+        state: 'Ready',
+      });
+    });
+    it('Reconciling=True is in progress, even with Ready=True', () => {
+      inProgress(
+        health(
+          cr({ conditions: [cond('Ready', 'True'), cond('Reconciling', 'True', { reason: 'Progressing' })] }),
+        ),
+        /^Widget\/w: Reconciling: Progressing$/,
+      );
+    });
+    it('a condition of an older generation is stale: it fails nothing, and a stale Ready is in progress', () => {
+      inProgress(
+        health(cr({ conditions: [cond('Ready', 'True', { observedGeneration: 2 })] })),
+        /^Widget\/w: Ready is of generation 2, not 3 yet$/,
+      );
+      inProgress(
+        health(
+          cr({
+            conditions: [
+              cond('Stalled', 'True', { observedGeneration: 2 }),
+              cond('Ready', 'False', { observedGeneration: 2 }),
+            ],
+          }),
+        ),
+        /generation 2, not 3/,
+      );
+      assert.deepEqual(health(cr({ conditions: [cond('Ready', 'True', { observedGeneration: 3 })] })), {
+        state: 'Ready',
+      });
+    });
+    it('an object being deleted is judged by its status (a Complete Job deleted by its TTL stays Complete)', () => {
+      assert.deepEqual(
+        health(cr({ conditions: [cond('Ready', 'True')] }, { deletionTimestamp: '2026-01-01T00:00:00Z' })),
+        {
+          state: 'Ready',
+        },
+      );
+    });
+    it('a kind named like a built-in one in another group follows the generic rules', () => {
+      assert.deepEqual(
+        health({ apiVersion: 'example.com/v1', kind: 'Job', metadata: { name: 'j' }, status: {} }),
+        {
+          state: 'Ready',
+        },
+      );
+      inProgress(
+        health({
+          apiVersion: 'serving.knative.dev/v1',
+          kind: 'Service',
+          metadata: { name: 'web', generation: 2 },
+          status: {
+            observedGeneration: 2,
+            conditions: [cond('Ready', 'Unknown', { reason: 'RevisionMissing' })],
+          },
+        }),
+        /^Service\/web: Ready=Unknown: RevisionMissing$/,
       );
     });
   });

@@ -1,22 +1,23 @@
-// Waits, by watching (not polling), until each workload's rollout of its current generation is done.
+// Waits, by watching (not polling), until each object's rollout of its current generation is done:
+// every kind but the no-rollout ones (ConfigMap, Service…), one LIST+WATCH per kind (status.ts).
 
-import type { KubeClient } from '../kube/client.ts';
+import { ApiError, type KubeClient } from '../kube/client.ts';
 import { selector } from '../kube/labels.ts';
 import type { RestMapper } from '../kube/mapping.ts';
 import type { KubeObject, ObjectRef } from '../manifests/object.ts';
 import { refKey } from '../manifests/object.ts';
-import { type Health, health, workloadKinds } from './status.ts';
+import { type Health, health, waitsFor } from './status.ts';
 
 export interface WaitOptions {
   timeoutMs: number;
   signal?: AbortSignal | undefined;
-  /** Called once per workload when it first becomes Ready. */
+  /** Called once per object when it first becomes Ready. */
   onReady?: (ref: ObjectRef) => void | Promise<void>;
 }
 
 export interface WaitResult {
   ready: ObjectRef[];
-  /** Workloads not Ready at the end, with why (timeout, failure, or aborted). */
+  /** Objects not Ready at the end, with why (timeout, failure, or aborted). */
   notReady: { ref: ObjectRef; reason: string; failed: boolean }[];
   timedOut: boolean;
 }
@@ -28,7 +29,7 @@ export interface Kube {
 
 type WatchEvent = { type: string; object: KubeObject };
 
-/** The health of every workload being waited for, and the one signal that ends all watches. */
+/** The health of every object being waited for, and the one signal that ends all watches. */
 class Tracker {
   readonly state: Map<string, Health>;
   private readonly done = new Set<string>();
@@ -51,14 +52,29 @@ class Tracker {
     return [...this.state.values()].every((h) => h.state !== 'InProgress');
   }
 
-  async observe(obj: KubeObject, ref: ObjectRef): Promise<void> {
+  /** `deleted`: its last state (a Job deleted by its TTL once Complete is done; anything else failed). */
+  async observe(obj: KubeObject, ref: ObjectRef, deleted = false): Promise<void> {
     const key = refKey(ref);
     if (!this.state.has(key)) return;
-    const h = health(obj as Parameters<typeof health>[0]);
+    const last = health(obj as Parameters<typeof health>[0]);
+    const h: Health =
+      deleted && last.state !== 'Ready'
+        ? { state: 'Failed', reason: `${ref.kind}/${ref.name}: deleted while being waited for` }
+        : last;
     this.state.set(key, h);
     if (h.state === 'Ready' && !this.done.has(key)) {
       this.done.add(key);
       await this.opts.onReady?.(ref);
+    }
+    if (this.settled()) this.stop.abort();
+  }
+
+  /** Objects of a kind that cannot be listed (forbidden, or no such kind): Failed, with why. */
+  cannotWatch(group: readonly ObjectRef[], why: string): void {
+    for (const r of group) {
+      const key = refKey(r);
+      if (this.state.get(key)?.state === 'InProgress')
+        this.state.set(key, { state: 'Failed', reason: `${r.kind}/${r.name}: cannot watch it: ${why}` });
     }
     if (this.settled()) this.stop.abort();
   }
@@ -81,10 +97,7 @@ export async function waitForRollout(
   refs: readonly ObjectRef[],
   opts: WaitOptions,
 ): Promise<WaitResult> {
-  const t = new Tracker(
-    refs.filter((r) => workloadKinds.has(r.kind)),
-    opts,
-  );
+  const t = new Tracker(refs.filter(waitsFor), opts);
   const byKind = new Map<string, ObjectRef[]>();
   for (const r of t.targets)
     byKind.set(`${r.apiVersion}|${r.kind}`, [...(byKind.get(`${r.apiVersion}|${r.kind}`) ?? []), r]);
@@ -92,21 +105,29 @@ export async function waitForRollout(
   return t.result();
 }
 
-/** LIST then WATCH one kind's workloads until all are settled; a dropped watch lists again. */
+/**
+ * LIST then WATCH one kind's objects until all are settled; a dropped watch lists again. A kind
+ * the operator may not list (403: its RBAC lacks list/watch) or the server no longer serves (404:
+ * its CRD is gone) fails its objects at once, naming the error: no wait until the timeout.
+ */
 async function watchKind(kube: Kube, namespace: string, group: ObjectRef[], t: Tracker): Promise<void> {
   const { apiVersion, kind } = group[0] as ObjectRef;
   const names = new Map(group.map((r) => [r.name, r]));
-  const coll = await kube.mapper.path(apiVersion, kind, namespace);
-  const seen = (obj: KubeObject | undefined) => {
+  const seen = (obj: KubeObject | undefined, deleted?: boolean) => {
     const ref = names.get(obj?.metadata?.name ?? '');
     // List and watch items carry no kind.
-    return ref && obj ? t.observe({ ...obj, apiVersion, kind }, ref) : undefined;
+    return ref && obj ? t.observe({ ...obj, apiVersion, kind }, ref, deleted) : undefined;
   };
   while (!t.signal.aborted && !t.settled()) {
     try {
+      const coll = await kube.mapper.path(apiVersion, kind, namespace);
       await listAndWatch(kube, `${coll}?labelSelector=${encodeURIComponent(selector)}`, t, seen);
-    } catch {
+    } catch (err) {
       if (t.signal.aborted) break;
+      if (err instanceof ApiError && (err.status === 403 || err.status === 404)) {
+        t.cannotWatch(group, err.message);
+        break;
+      }
       await new Promise((r) => setTimeout(r, 500)); // watch dropped or apiserver blip: relist
     }
   }
@@ -117,7 +138,7 @@ async function listAndWatch(
   kube: Kube,
   query: string,
   t: Tracker,
-  seen: (obj: KubeObject | undefined) => Promise<void> | undefined,
+  seen: (obj: KubeObject | undefined, deleted?: boolean) => Promise<void> | undefined,
 ): Promise<void> {
   const list = await kube.client.json<{ metadata: { resourceVersion: string }; items: KubeObject[] }>(
     'GET',
@@ -129,7 +150,8 @@ async function listAndWatch(
   const watch = `${query}&watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`;
   for await (const ev of kube.client.stream(watch, t.signal) as AsyncGenerator<WatchEvent>) {
     if (ev.type === 'ERROR') return;
-    if (ev.type === 'ADDED' || ev.type === 'MODIFIED') await seen(ev.object);
+    if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')
+      await seen(ev.object, ev.type === 'DELETED');
     if (t.signal.aborted) return;
   }
 }

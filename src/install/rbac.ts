@@ -37,6 +37,8 @@ export function clusterRole(): Record<string, unknown> {
         verbs: ['get', 'update', 'patch'],
       },
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      // Read only: a failed pre Job is reported in its pod's words.
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
     ],
   };

@@ -18,6 +18,16 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
+
+  /** The Status's `details.causes` (a 422 names each invalid field here). */
+  causes: StatusCause[] = [];
+}
+
+/** One cause of a refused request: the field and what is wrong with it. */
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
 }
 
 /** No complete answer within the request timeout: a hung apiserver, or a dead keep-alive connection. */
@@ -302,16 +312,20 @@ function toApiError(
   const retryAfter = res.headers['retry-after'];
   let reason = 'Unknown';
   let message = text.slice(0, 500);
+  let causes: StatusCause[] = [];
   try {
-    const s = JSON.parse(text) as { reason?: string; message?: string };
+    const s = JSON.parse(text) as { reason?: string; message?: string; details?: { causes?: StatusCause[] } };
     reason = s.reason ?? reason;
     message = s.message ?? message;
+    causes = Array.isArray(s.details?.causes) ? s.details.causes : [];
   } catch {}
   const ra = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
-  return new ApiError(
+  const err = new ApiError(
     status,
     reason,
     `${method} ${path.split('?')[0]}: ${status} ${reason}: ${message}`,
     Number.isFinite(ra) ? ra : undefined,
   );
+  err.causes = causes;
+  return err;
 }

@@ -10,3 +10,7 @@ export const selector = `${managedByLabel}=${managedByValue}`;
 export const hashAnnotation = 'git-sync-operator.mozilla.org/applied-hash';
 /** `git-sync-operator.mozilla.org/suspend: "true"` on a Version stops apply, prune and drift repair there. */
 export const suspendAnnotation = 'git-sync-operator.mozilla.org/suspend';
+/** `git-sync-operator.mozilla.org/phase: pre|post` on an object: applied (and waited for) before or after the rest. */
+export const phaseAnnotation = 'git-sync-operator.mozilla.org/phase';
+/** `git-sync-operator.mozilla.org/recreate: "true"`: a change the apiserver refuses as immutable deletes and creates the object. */
+export const recreateAnnotation = 'git-sync-operator.mozilla.org/recreate';

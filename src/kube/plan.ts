@@ -7,10 +7,15 @@ import { contains, sameObject } from './compare.ts';
 import { hashAnnotation, selector } from './labels.ts';
 import type { RestMapper } from './mapping.ts';
 import { settleLimit } from './pool.ts';
+import { immutableError, immutableFields, recreatable, validateCreate } from './recreate.ts';
 import { serverSideApply } from './ssa.ts';
 
 export interface Plan {
   changed: KubeObject[];
+  /** Changed objects the apiserver cannot update in place: deleted, then created (refKeys). */
+  recreate: Set<string>;
+  /** Jobs that completed at this spec and are gone since (TTL): not created again (refKeys). */
+  ranAndGone: Set<string>;
   unchanged: KubeObject[];
   /** Live managed objects by refKey, for the kinds in the set. */
   live: Map<string, KubeObject>;
@@ -33,24 +38,60 @@ export interface PlanContext {
   force: boolean;
 }
 
-export async function plan(ctx: PlanContext, objects: readonly KubeObject[]): Promise<Plan> {
+/**
+ * `ran`: Jobs that completed before, as `name@applied-hash`; one of them missing now was deleted
+ * after it ran (its TTL), and creating it would run it twice.
+ */
+export async function plan(
+  ctx: PlanContext,
+  objects: readonly KubeObject[],
+  ran: ReadonlySet<string> = new Set(),
+): Promise<Plan> {
   const started = performance.now();
   const live = await listLive(ctx, objects);
   const listMs = Math.round(performance.now() - started);
+  const recreate = new Set<string>();
+  const ranAndGone = new Set<string>();
   const { results, errors } = await settleLimit(objects, ctx.concurrency, async (o) => {
     const key = refKey(refOf(o));
     const current = live.get(key);
-    // Applied as is before, and nobody changed a field of it since: a dry-run would say the same.
     const hash = o.metadata.annotations?.[hashAnnotation];
+    if (!current && o.kind === 'Job' && ran.has(`${o.metadata.name}@${hash}`)) {
+      ranAndGone.add(key);
+      return false;
+    }
+    // Applied as is before, and nobody changed a field of it since: a dry-run would say the same.
     if (current && hash && current.metadata.annotations?.[hashAnnotation] === hash && contains(current, o))
       return false;
-    const dry = await serverSideApply(ctx.client, ctx.mapper, o, { dryRun: true, force: ctx.force });
-    return !sameObject(dry, current);
+    const dry = await dryRunOrRecreate(ctx, o, current);
+    if (dry === 'recreate') recreate.add(key);
+    return dry === 'recreate' || !sameObject(dry, current);
   });
   if (errors.length > 0) throw setError(errors);
   const changed = objects.filter((_, i) => results[i]);
   const unchanged = objects.filter((_, i) => !results[i]);
-  return { changed, unchanged, live, listMs };
+  return { changed, recreate, ranAndGone, unchanged, live, listMs };
+}
+
+/**
+ * The dry-run of applying `o`; 'recreate' when the live object cannot take the change in place
+ * and may be recreated (a Job, or the recreate annotation) — valid as a create. An immutable
+ * change without the opt-in fails the set with an error that says how to opt in.
+ */
+async function dryRunOrRecreate(
+  ctx: PlanContext,
+  o: KubeObject,
+  current: KubeObject | undefined,
+): Promise<KubeObject | 'recreate'> {
+  try {
+    return await serverSideApply(ctx.client, ctx.mapper, o, { dryRun: true, force: ctx.force });
+  } catch (err) {
+    const fields = current ? immutableFields(err) : undefined;
+    if (!fields) throw err;
+    if (!recreatable(o)) throw immutableError(o, fields);
+    await validateCreate(ctx, o);
+    return 'recreate';
+  }
 }
 
 /** One LIST per kind of the set (managed objects only), instead of one GET per object. */

@@ -20,6 +20,8 @@ export interface ObjectRef {
   apiVersion: string;
   kind: string;
   name: string;
+  /** An object of the pre or post phase (the inventory keeps it: the rollout that decides is the rest). */
+  phase?: 'pre' | 'post';
 }
 
 export function refOf(o: KubeObject): ObjectRef {

@@ -1,8 +1,10 @@
 // YAML/JSON text → validated Kubernetes objects for one namespace.
+
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { ManifestError } from './errors.ts';
 import { limits } from './limits.ts';
 import { clusterScopedKinds, type KubeObject } from './object.ts';
+import { annotationProblem } from './phase.ts';
 
 /** RFC 1123 subdomain, what most kinds require of metadata.name. */
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -105,18 +107,27 @@ function validateObject(
   if (typeof name !== 'string' || !name) return fail(`${value.kind} has no metadata.name`);
   if (name.length > 253 || !dnsSubdomain.test(name))
     fail(`${value.kind} name "${name}" is not a valid Kubernetes name`);
-  if (meta.generateName !== undefined)
-    fail(`${value.kind}/${name}: generateName cannot be applied declaratively`);
-  if (meta.namespace !== undefined && meta.namespace !== namespace) {
-    fail(
-      `${value.kind}/${name} is for namespace "${String(meta.namespace)}"; this folder applies only to "${namespace}"`,
-    );
-  }
+  const problem = metadataProblem(value.kind as string, name, meta, namespace);
+  if (problem) fail(problem);
   if (clusterScopedKinds.has(value.kind as string)) {
     fail(
       `${value.kind}/${name} is cluster-scoped; only namespaced objects can be applied from a namespace folder`,
     );
   }
+}
+
+/** generateName, another namespace, or a bad value of one of our annotations. */
+function metadataProblem(
+  kind: string,
+  name: string,
+  meta: Record<string, unknown>,
+  namespace: string,
+): string | undefined {
+  if (meta.generateName !== undefined) return `${kind}/${name}: generateName cannot be applied declaratively`;
+  if (meta.namespace !== undefined && meta.namespace !== namespace)
+    return `${kind}/${name} is for namespace "${String(meta.namespace)}"; this folder applies only to "${namespace}"`;
+  const problem = annotationProblem(kind, meta.annotations);
+  return problem ? `${kind}/${name}: ${problem}` : undefined;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

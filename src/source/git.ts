@@ -111,6 +111,19 @@ export class GitSource {
     return (await this.git(['rev-parse', '--verify', `${ref}^{commit}`], { cwd })).trim();
   }
 
+  /**
+   * One shallow fetch of a commit by its full id, any commit the remote has (`diff --sha`; git's
+   * protocol v2 serves any reachable commit). Returns the sha fetched.
+   */
+  async fetchCommit(sha: string): Promise<string> {
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha))
+      throw new SourceError(`"${sha}" is not a full commit id (40 hex digits)`, 'GitError');
+    this.fetchCount++;
+    const cwd = await this.cache();
+    await this.git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', this.remote(), sha], { cwd });
+    return (await this.git(['rev-parse', '--verify', `${sha}^{commit}`], { cwd })).trim();
+  }
+
   async commit(sha: string): Promise<Commit> {
     const out = await this.git(['log', '-1', '--format=%H%n%an <%ae>%n%ct%n%s', sha, '--'], {
       cwd: await this.cache(),

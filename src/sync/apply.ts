@@ -1,18 +1,28 @@
-// Stage 3: write the changed objects (server-side apply, dependency order); when the dry-run or
-// the apply fails, say whether that is a verdict on the commit or a hiccup to retry.
+// Stage 3: write the changed objects of a phase (server-side apply, dependency order; an object
+// that cannot change in place is deleted first); when the dry-run or the apply fails, say whether
+// that is a verdict on the commit or a hiccup to retry.
 import { applyObjects } from '../kube/apply.ts';
 import { ApplySetError } from '../kube/plan.ts';
-import type { Failure } from '../version/recorder.ts';
+import { deleteAndWait } from '../kube/recreate.ts';
+import { refKey, refOf } from '../manifests/object.ts';
+import { type Phase, phaseOf } from '../manifests/phase.ts';
+import type { Failure, Recorder } from '../version/recorder.ts';
 import type { SyncContext } from './context.ts';
 import type { ManifestSet } from './manifests.ts';
 import { kubeContext, type SyncPlan } from './plan.ts';
 
-export async function applySet(ctx: SyncContext, p: SyncPlan): Promise<void> {
-  if (p.changed.length === 0) return;
+export async function applyPhase(ctx: SyncContext, rec: Recorder, p: SyncPlan, phase: Phase): Promise<void> {
+  const objects = p.changed.filter((o) => phaseOf(o) === phase);
+  if (objects.length === 0) return;
   const started = performance.now();
-  await applyObjects(kubeContext(ctx), p.changed);
-  ctx.log.debug({ ms: Math.round(performance.now() - started) }, 'apply requests done');
-  ctx.log.info({ applied: p.changed.length, unchanged: ctx.result.unchanged }, 'applied');
+  const again = objects.filter((o) => p.recreate.has(refKey(refOf(o))));
+  if (again.length > 0) {
+    await deleteAndWait(kubeContext(ctx), again, ctx.deps.config.rolloutTimeoutSeconds * 1000);
+    await rec.recreated(again.map(refOf));
+  }
+  await applyObjects(kubeContext(ctx), objects);
+  ctx.log.debug({ ms: Math.round(performance.now() - started), phase }, 'apply requests done');
+  ctx.log.info({ applied: objects.length, unchanged: ctx.result.unchanged, phase }, 'applied');
 }
 
 /** Where the set failed: its dry-run (before any write) or its apply. */

@@ -110,14 +110,14 @@ export const recorderDeps = (deps: Deps): RecorderDeps => ({ ...deps, cluster: d
  */
 export async function openRecorder(
   ctx: SyncContext,
-): Promise<{ recorder?: Recorder; inventory: ObjectRef[] }> {
+): Promise<{ recorder?: Recorder; inventory: ObjectRef[]; ranJobs: string[] }> {
   const { deps, ns, opts, log } = ctx;
   const t0 = performance.now();
   if (opts.dryRun) {
     const v = await deps.versions.find(ns).catch(() => undefined);
-    return { inventory: v?.status?.inventory ?? [] };
+    return { inventory: v?.status?.inventory ?? [], ranJobs: v?.status?.ranJobs ?? [] };
   }
   const recorder = new Recorder(recorderDeps(deps), await deps.versions.get(ns), log, opts.signal);
   log.debug({ ms: Math.round(performance.now() - t0) }, 'version read');
-  return { recorder, inventory: recorder.status?.inventory ?? [] };
+  return { recorder, inventory: recorder.status?.inventory ?? [], ranJobs: recorder.status?.ranJobs ?? [] };
 }

@@ -1,11 +1,11 @@
-// One sync pass of one namespace at one commit, as a sequence of stages: manifests → plan →
-// apply → record applied → prune → deliver → rollout → deliver. Every outcome is recorded by the
-// Recorder; a failure at any stage ends the pass through `failed`.
+// One sync pass of one namespace at one commit, as a sequence of stages: manifests → plan → pre
+// phase → apply → record applied → prune → deliver → rollout → post phase → deliver. Every
+// outcome is recorded by the Recorder; a failure at any stage ends the pass through `failed`.
 import { failpoint } from '../failpoint.ts';
 import type { Commit } from '../source/git.ts';
 import { redact } from '../source/redact.ts';
 import type { Failure, Recorder } from '../version/recorder.ts';
-import { applyFailure, applySet } from './apply.ts';
+import { applyFailure, applyPhase } from './apply.ts';
 import {
   type Deps,
   openRecorder,
@@ -16,9 +16,10 @@ import {
 } from './context.ts';
 import { deliver, deliverOnTheWay } from './deliver.ts';
 import { manifestFailure, prepared } from './manifests.ts';
+import { jobsRan, postPhase, prePhase } from './phases.ts';
 import { deploymentHashes, planSet, type SyncPlan } from './plan.ts';
 import { pruneStale, pruneWouldDelete } from './prune.ts';
-import { awaitRollout, followApplied } from './rollout.ts';
+import { awaitRollout, followApplied, type Rollout } from './rollout.ts';
 
 export type { Deps, ReconcileOptions, ReconcileResult } from './context.ts';
 
@@ -30,8 +31,10 @@ export async function reconcile(
 ): Promise<ReconcileResult> {
   const ctx = syncContext(deps, ns, commit, opts);
   const manifests = prepared(deps, ns, commit.sha); // read from git while the Version is fetched
-  const { recorder: rec, inventory } = await openRecorder(ctx);
-  if (rec?.isSuspended) return suspended(ctx, rec);
+  const { recorder: rec, inventory, ranJobs } = await openRecorder(ctx);
+  // Commits overtaken before their apply will never be applied now: CI waiting on them hears so.
+  await rec?.supersedeOvertaken(ctx.sha7);
+  if (rec?.isSuspended) return suspended(ctx, rec, manifests);
   await rec?.resumed(ctx.sha7);
   const set = await manifests;
   if ('error' in set) return failed(ctx, rec, manifestFailure(set.error, inventory));
@@ -41,14 +44,19 @@ export async function reconcile(
   const deployments = [...hashes.keys()];
   let p: SyncPlan;
   try {
-    p = await planSet(ctx, set, inventory);
+    p = await planSet(ctx, set, inventory, ranJobs);
     if (!rec) return { ...ctx.result, ok: true, pruned: await pruneWouldDelete(ctx, p.stale) }; // dry run
   } catch (err) {
     return failed(ctx, rec, applyFailure(err, 'DryRunRejected', set, deployments));
   }
-  if (opts.signal?.aborted) return { ...ctx.result, error: 'stopped before applying' };
+  const pre = await prePhase(ctx, rec, p, set);
+  if (pre === 'stopped') {
+    await rec.overtaken(ctx.sha7, deployments); // decided by the pass at the next head
+    return { ...ctx.result, error: 'stopped before applying' };
+  }
+  if (pre) return failed(ctx, rec, pre);
   try {
-    await applySet(ctx, p);
+    await applyPhase(ctx, rec, p, 'main');
   } catch (err) {
     return failed(ctx, rec, applyFailure(err, 'ApplyFailed', set, deployments));
   }
@@ -68,21 +76,46 @@ export async function reconcile(
   }
   if (p.stale.length) await rec.pruned(ctx.result.pruned, p.refs);
   await deliverOnTheWay(ctx, rec); // superseded files (and any left by an earlier pass) first
-  if (opts.wait === false) return { ...ctx.result, ok: true };
-  const rollout = await awaitRollout(ctx, rec, { commit, refs: p.refs });
-  const pending = await deliver(ctx, rec);
-  return { ...ctx.result, ok: rollout.ready, ready: rollout.ready, ...errorOf(rollout), pending };
+  if (opts.wait === false) return withPost(ctx, rec, p, { ready: false });
+  // A pre Deployment is settled; waiting on it again decides its outcome (a pre Job may be gone).
+  const preDeployments = p.phases.pre.filter((r) => r.kind === 'Deployment');
+  const rollout = await awaitRollout(ctx, rec, { commit, refs: [...preDeployments, ...p.phases.main] });
+  return withPost(ctx, rec, p, rollout);
 }
 
-const errorOf = (r: { error?: string; reason?: ReconcileResult['reason'] }) =>
-  r.error ? { error: r.error, reason: r.reason } : {};
+/** The post phase after a healthy rollout (or a pass that does not wait), then the last deliveries. */
+async function withPost(
+  ctx: SyncContext,
+  rec: Recorder,
+  p: SyncPlan,
+  rollout: Rollout,
+): Promise<ReconcileResult> {
+  const waited = ctx.opts.wait !== false;
+  if (rollout.ready) await jobsRan(rec, p, 'main');
+  const postError = rollout.ready || !waited ? await postPhase(ctx, rec, p) : undefined;
+  const pending = waited ? await deliver(ctx, rec) : undefined;
+  const error = rollout.error
+    ? { error: rollout.error, reason: rollout.reason }
+    : postError
+      ? { error: postError, reason: 'PostPhaseFailed' as const }
+      : {};
+  const ok = (rollout.ready || !waited) && !postError;
+  return { ...ctx.result, ok, ...(waited ? { ready: rollout.ready, pending } : {}), ...error };
+}
 
 /**
  * A suspended namespace: nothing applied, pruned or repaired; the live rollout is still watched and
  * what is owed to the sinks still goes out.
  */
-async function suspended(ctx: SyncContext, rec: Recorder): Promise<ReconcileResult> {
+async function suspended(
+  ctx: SyncContext,
+  rec: Recorder,
+  manifests: ReturnType<typeof prepared>,
+): Promise<ReconcileResult> {
   await rec.suspended(ctx.sha7);
+  // The head is not taken up: if the head moves on before resume, it is superseded then.
+  const set = await manifests;
+  if (!('error' in set)) await rec.overtaken(ctx.sha7, [...deploymentHashes(set.objects).keys()]);
   ctx.log.info('suspended: nothing applied');
   // Watching changes nothing: a rollout under way when the namespace was suspended still decides.
   if (ctx.opts.wait !== false) await followApplied(ctx, rec);

@@ -79,5 +79,8 @@ export async function followApplied(ctx: SyncContext, rec: Recorder): Promise<vo
   const states = Object.values(status?.deployments ?? {});
   if (!applied || !states.some((st) => waiting(st) && st.sha === short(applied))) return;
   const commit = { sha: applied, author: status?.author ?? '', message: status?.message ?? '' };
-  await awaitRollout(ctx, rec, { commit, refs: status?.inventory ?? [], conditions: false });
+  // The pre and post objects are not the applied set's rollout (a failed pre Job of the head is
+  // in the inventory too, to be pruned); a pre Deployment is, as its outcome is decided by it.
+  const refs = (status?.inventory ?? []).filter((r) => !r.phase || r.kind === 'Deployment');
+  await awaitRollout(ctx, rec, { commit, refs, conditions: false });
 }

@@ -10,6 +10,7 @@ export type FailureReason =
   | 'InvalidManifests'
   | 'DryRunRejected'
   | 'ApplyFailed'
+  | 'PrePhaseFailed'
   | 'RolloutTimeout'
   | 'RolloutFailed'
   | 'Superseded';
@@ -18,7 +19,7 @@ export type FailureReason =
 export type TransientReason = 'ApplyFailed' | 'PruneFailed' | 'SourceUnavailable';
 
 /** Why a sync pass ended in error (ReconcileResult.reason, the Ready/Stalled condition reason). */
-export type SyncFailureReason = FailureReason | TransientReason | 'Error';
+export type SyncFailureReason = FailureReason | TransientReason | 'PostPhaseFailed' | 'Error';
 
 /** Why the config repo could not be read (SourceAvailable=False, gso_errors_total{namespace=""}). */
 export type SourceReason = SourceError['reason'];
@@ -31,7 +32,8 @@ export type ProgressReason =
   | 'Deployed'
   | 'Fetched'
   | 'Suspended'
-  | 'Resumed';
+  | 'Resumed'
+  | 'Recreated';
 
 /** Kubernetes Events on the Version (`kubectl describe version`). */
 export type EventReason =
@@ -40,14 +42,18 @@ export type EventReason =
   | 'Pruned'
   | 'Suspended'
   | 'Resumed'
+  | 'Recreated'
   | 'RolloutFailed'
   | 'InvalidManifests'
   | 'DryRunRejected'
+  | 'PrePhaseFailed'
+  | 'PostPhaseFailed'
   | 'ApplyFailed';
 
 export type Reason = SyncFailureReason | SourceReason | ProgressReason;
 
 /** The Event a failure is told by: a verdict on the files keeps its name, the rest are apply errors. */
 export function eventReason(reason: SyncFailureReason): EventReason {
-  return reason === 'InvalidManifests' || reason === 'DryRunRejected' ? reason : 'ApplyFailed';
+  const own = ['InvalidManifests', 'DryRunRejected', 'PrePhaseFailed', 'PostPhaseFailed'] as const;
+  return (own as readonly string[]).includes(reason) ? (reason as (typeof own)[number]) : 'ApplyFailed';
 }

@@ -6,7 +6,7 @@ import { failpoint } from '../failpoint.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { suspendAnnotation } from '../kube/labels.ts';
 import type { Logger } from '../log.ts';
-import type { ObjectRef } from '../manifests/object.ts';
+import { type ObjectRef, refKey } from '../manifests/object.ts';
 import type { Metrics } from '../metrics.ts';
 import { parseKey } from '../notify/s3.ts';
 import { type Sink, sinkOf } from '../notify/sink.ts';
@@ -25,11 +25,15 @@ import type {
   HistoryEntry,
   PendingFile,
   Version,
+  VersionStatus,
   VersionStatusPatch,
 } from './types.ts';
 
 /** How long a delivery on the way may hold a sync (the full flush at the end of a pass has no bound). */
 export const inlineDeliveryMs = 2_000;
+
+/** How many overtaken commits a Version remembers (the oldest go first). */
+const overtakenLimit = 20;
 
 /** status.lastSyncTime is refreshed this often when nothing else changes. */
 const lastSyncRefreshMs = 5 * 60_000;
@@ -100,6 +104,7 @@ export class Recorder {
     await this.patch({
       ...told,
       ...(history ? { history } : {}),
+      ...(definite ? this.withoutOvertaken(short(sha)) : {}),
       lastError: message,
       conditions: setConditions(
         this.status?.conditions,
@@ -138,6 +143,7 @@ export class Recorder {
       inventory: [...a.refs, ...a.stale],
       ...superseded,
       ...(history ? { history } : {}),
+      ...this.withoutOvertaken(sha7),
       ...(Object.keys(states).length ? { deployments: states } : {}),
       lastError: '',
       conditions: setConditions(this.status?.conditions, {
@@ -147,6 +153,44 @@ export class Recorder {
         message: `applied ${sha7}`,
       }),
     });
+  }
+
+  /**
+   * The pass at `sha7` stopped before its set was applied (a newer commit, or suspended): it is
+   * remembered with its Deployments, so that the pass at the next head supersedes them.
+   */
+  async overtaken(sha7: string, deployments: readonly string[]): Promise<void> {
+    const list = this.status?.overtaken ?? [];
+    if (deployments.length === 0 || this.version.applied === sha7 || list.some((o) => o.sha === sha7)) return;
+    const next = [...list, { sha: sha7, deployments: [...deployments] }].slice(-overtakenLimit);
+    await this.patch({ overtaken: next });
+  }
+
+  /**
+   * A pass at `head7` begins: every other overtaken commit will never be applied now (the head
+   * moved on): each of its Deployments is Superseded by the head (pairs decided before are skipped).
+   */
+  async supersedeOvertaken(head7: string): Promise<void> {
+    const others = (this.status?.overtaken ?? []).filter((o) => o.sha !== head7);
+    if (others.length === 0) return;
+    const outcomes = others.flatMap((o) =>
+      o.deployments.map(
+        (deployment): Outcome => ({
+          deployment,
+          sha: o.sha,
+          reason: 'Superseded',
+          message: `Superseded by ${head7} before it was applied`,
+        }),
+      ),
+    );
+    await this.patch({ ...this.outcomes(outcomes), ...this.withoutOvertaken(head7, true) });
+  }
+
+  /** The status patch that drops `sha7` (with `others`: every other sha) from the overtaken commits. */
+  private withoutOvertaken(sha7: string, others = false): { overtaken?: VersionStatus['overtaken'] } {
+    const list = this.status?.overtaken ?? [];
+    const keep = list.filter((o) => (others ? o.sha === sha7 : o.sha !== sha7));
+    return keep.length === list.length ? {} : { overtaken: keep };
   }
 
   /** The stale objects are gone (or kept by annotation): the inventory is the set again. */
@@ -236,6 +280,58 @@ export class Recorder {
         { type: 'Ready', status: 'False', reason, message: why },
         { type: 'Reconciling', status: 'False', reason: 'RolloutFailed', message: why },
       ),
+    });
+  }
+
+  /**
+   * The post phase failed after a healthy rollout: the Version says so (Ready=False); the
+   * Deployments' outcomes were told already and stand.
+   */
+  async postFailed(sha7: string, why: string): Promise<void> {
+    const message = redact(why);
+    if (this.status?.lastError !== message)
+      await this.event({ type: 'Warning', reason: 'PostPhaseFailed', message });
+    await this.patch({
+      lastError: message,
+      conditions: setConditions(this.status?.conditions, {
+        type: 'Ready',
+        status: 'False',
+        reason: 'PostPhaseFailed',
+        message: `${sha7} is deployed, but its ${message}`,
+      }),
+    });
+  }
+
+  /**
+   * The pre objects are applied (the rest may never be): the inventory holds them from now on, so
+   * that git dropping them prunes them even if this commit fails.
+   */
+  async preApplied(refs: readonly ObjectRef[]): Promise<void> {
+    const inventory = this.status?.inventory ?? [];
+    const known = new Set(inventory.map(refKey));
+    const added = refs.filter((r) => !known.has(refKey(r)));
+    if (added.length) await this.patch({ inventory: [...inventory, ...added] });
+  }
+
+  /**
+   * Jobs that completed, as `name@applied-hash`; `inSet` are the set's Job names (entries of
+   * Jobs git no longer has are dropped).
+   */
+  async jobsRan(ran: readonly string[], inSet: ReadonlySet<string>): Promise<void> {
+    const name = (e: string) => e.slice(0, e.lastIndexOf('@'));
+    const fresh = new Set(ran.map(name));
+    const old = this.status?.ranJobs ?? [];
+    const next = [...old.filter((e) => inSet.has(name(e)) && !fresh.has(name(e))), ...ran].sort();
+    if (next.join() !== [...old].sort().join()) await this.patch({ ranJobs: next });
+  }
+
+  /** Objects deleted to be created again (an immutable change, opted in): an Event says which. */
+  async recreated(refs: readonly ObjectRef[]): Promise<void> {
+    const what = refs.map((r) => `${r.kind}/${r.name}`).join(', ');
+    await this.event({
+      type: 'Normal',
+      reason: 'Recreated',
+      message: `deleted and created again (a change that cannot be made in place): ${what}`,
     });
   }
 

@@ -67,6 +67,18 @@ export interface VersionStatus {
   lastError?: string;
   /** The last syncs (10), oldest first. */
   history?: HistoryEntry[];
+  /**
+   * Jobs of the set that completed, as `name@applied-hash`: one deleted since (its TTL) is not
+   * created, so not run, again at that spec.
+   */
+  ranJobs?: string[];
+  /**
+   * Commits seen as the head whose set was never applied: their pass stopped before the apply (a
+   * newer commit came during the plan or the pre phase) or the namespace was suspended. A pass at
+   * another head supersedes their Deployments (CI waiting on them learns it); applying one, or a
+   * definite failure of it, drops it.
+   */
+  overtaken?: { sha: string; deployments: string[] }[];
   /** Last sync that found the namespace healthy; a heartbeat refreshed every 5 minutes at most. */
   lastSyncTime?: string;
 }
