@@ -32,8 +32,6 @@ export async function reconcile(
   const ctx = syncContext(deps, ns, commit, opts);
   const manifests = prepared(deps, ns, commit.sha); // read from git while the Version is fetched
   const { recorder: rec, inventory, ranJobs } = await openRecorder(ctx);
-  // Commits overtaken before their apply will never be applied now: CI waiting on them hears so.
-  await rec?.supersedeOvertaken(ctx.sha7);
   if (rec?.isSuspended) return suspended(ctx, rec, manifests);
   await rec?.resumed(ctx.sha7);
   const set = await manifests;
@@ -51,7 +49,7 @@ export async function reconcile(
   }
   const pre = await prePhase(ctx, rec, p, set);
   if (pre === 'stopped') {
-    await rec.overtaken(ctx.sha7, deployments); // decided by the pass at the next head
+    await rec.overtaken(ctx.sha7, hashes); // decided when another head is applied or fails
     return { ...ctx.result, error: 'stopped before applying' };
   }
   if (pre) return failed(ctx, rec, pre);
@@ -113,9 +111,13 @@ async function suspended(
   manifests: ReturnType<typeof prepared>,
 ): Promise<ReconcileResult> {
   await rec.suspended(ctx.sha7);
-  // The head is not taken up: if the head moves on before resume, it is superseded then.
+  // The head is not taken up: once another head is applied (or fails for good), it rides on that
+  // rollout (same spec) or is superseded. Files that do not parse name the Deployments CI could
+  // wait on (of no spec: superseded).
   const set = await manifests;
-  if (!('error' in set)) await rec.overtaken(ctx.sha7, [...deploymentHashes(set.objects).keys()]);
+  const invalid = 'error' in set ? manifestFailure(set.error, rec.status?.inventory ?? []).signal : undefined;
+  if (!('error' in set)) await rec.overtaken(ctx.sha7, deploymentHashes(set.objects));
+  else if (invalid) await rec.overtaken(ctx.sha7, new Map(invalid.map((d) => [d, ''])));
   ctx.log.info('suspended: nothing applied');
   // Watching changes nothing: a rollout under way when the namespace was suspended still decides.
   if (ctx.opts.wait !== false) await followApplied(ctx, rec);

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { s3Sink } from '../notify/s3.ts';
 import type { Sink } from '../notify/sink.ts';
-import { decidedLimit, recordOutcomes, startRollouts } from './outcomes.ts';
+import {
+  decidedLimit,
+  recordOutcomes,
+  startRollouts,
+  supersedeOvertaken,
+  takeUpOvertaken,
+} from './outcomes.ts';
 import type { VersionStatus } from './types.ts';
 
 /** Outcomes of namespace `ns` told to the S3 sink of cluster `cluster` (nothing is sent here). */
@@ -196,5 +202,63 @@ describe('startRollouts', () => {
     assert.equal(r.deployments.api?.healthyAt, null);
     assert.equal('web' in r.deployments, false);
     assert.equal(r.deployments.new?.hash, 'h3');
+  });
+});
+
+describe('commits overtaken before their apply', () => {
+  const status: VersionStatus = {
+    deployments: { api: { sha: 'aaaaaaa', hash: 'h1', notified: false, healthyAt: '2026-01-01T00:00:00Z' } },
+    overtaken: [
+      { sha: 'ccccccc', deployments: { api: 'h2', web: 'w1' } },
+      { sha: 'ddddddd', deployments: { api: 'h3' } },
+    ],
+    decided: ['web/ccccccc'],
+  };
+  it('applying a head: a Deployment of the same spec rides on its rollout, any other is superseded', () => {
+    const started = startRollouts(status, 'eeeeeee', new Map([['api', 'h2']]));
+    const superseded = takeUpOvertaken(status, 'eeeeeee', new Map([['api', 'h2']]), started.deployments);
+    assert.deepEqual(started.deployments.api, {
+      sha: 'eeeeeee',
+      hash: 'h2',
+      also: ['ccccccc'],
+      healthyAt: null,
+      failed: null,
+      notified: false,
+    });
+    // web/ccccccc was decided before: not told again.
+    assert.deepEqual(superseded, [
+      {
+        deployment: 'api',
+        sha: 'ddddddd',
+        reason: 'Superseded',
+        message: 'Superseded by eeeeeee before it was applied',
+      },
+    ]);
+  });
+  it('a resync of a head already rolling out adds the overtaken sha to its wait', () => {
+    const rolling: VersionStatus = {
+      deployments: { api: { sha: 'eeeeeee', hash: 'h2', also: ['bbbbbbb'], notified: false } },
+      overtaken: [{ sha: 'ccccccc', deployments: { api: 'h2' } }],
+    };
+    const started = startRollouts(rolling, 'eeeeeee', new Map([['api', 'h2']]));
+    assert.deepEqual(takeUpOvertaken(rolling, 'eeeeeee', new Map([['api', 'h2']]), started.deployments), []);
+    assert.deepEqual(started.deployments.api, { also: ['bbbbbbb', 'ccccccc'] });
+  });
+  it('the head itself is not overtaken by itself', () => {
+    const started = startRollouts(status, 'ccccccc', new Map([['api', 'h2']]));
+    const superseded = takeUpOvertaken(status, 'ccccccc', new Map([['api', 'h2']]), started.deployments);
+    assert.deepEqual(
+      superseded.map((o) => `${o.deployment}/${o.sha}`),
+      ['api/ddddddd'],
+    );
+  });
+  it('a head that fails for good supersedes every other overtaken commit', () => {
+    assert.deepEqual(
+      supersedeOvertaken(status, 'ddddddd').map((o) => [o.deployment, o.sha, 'reason' in o && o.reason]),
+      [
+        ['api', 'ccccccc', 'Superseded'],
+        ['web', 'ccccccc', 'Superseded'],
+      ],
+    );
   });
 });

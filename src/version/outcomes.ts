@@ -183,3 +183,56 @@ function moveOn(
     superseded: older.map((o) => supersededBy(s7, name, o)),
   };
 }
+
+/**
+ * When `s7` is applied: each commit overtaken before its own apply (status.overtaken) either rides
+ * on this rollout — a Deployment whose spec (applied-hash) is the same and is waiting at `s7` gets
+ * the sha added to its `also` in `next` — or is Superseded. `next` is startRollouts' patch.
+ */
+export function takeUpOvertaken(
+  status: VersionStatus | undefined,
+  s7: string,
+  deployments: ReadonlyMap<string, string>,
+  next: Record<string, DeploymentStatePatch>,
+): Outcome[] {
+  const superseded: Outcome[] = [];
+  for (const o of status?.overtaken ?? []) {
+    if (o.sha === s7) continue;
+    for (const [name, hash] of Object.entries(o.deployments)) {
+      if (isDecided(status, name, o.sha)) continue;
+      const at = waitingAt(status, next, name, s7);
+      if (at && deployments.get(name) === hash) next[name] = { ...at, also: [...(at.also ?? []), o.sha] };
+      else superseded.push(overtakenBy(s7, name, o.sha));
+    }
+  }
+  return superseded;
+}
+
+/** When `s7` failed for good: every other overtaken commit is Superseded by it. */
+export function supersedeOvertaken(status: VersionStatus | undefined, s7: string): Outcome[] {
+  return (status?.overtaken ?? [])
+    .filter((o) => o.sha !== s7)
+    .flatMap((o) => Object.keys(o.deployments).map((name) => overtakenBy(s7, name, o.sha)));
+}
+
+const overtakenBy = (s7: string, deployment: string, sha: string): Outcome => ({
+  deployment,
+  sha,
+  reason: 'Superseded',
+  message: `Superseded by ${s7} before it was applied`,
+});
+
+/** The Deployment's state (as patched by `next`) when it waits for the rollout of `s7`. */
+function waitingAt(
+  status: VersionStatus | undefined,
+  next: Record<string, DeploymentStatePatch>,
+  name: string,
+  s7: string,
+): { also?: string[] | null } | undefined {
+  if (name in next) {
+    const p = next[name];
+    return p && p.sha === s7 ? p : undefined;
+  }
+  const st = status?.deployments?.[name];
+  return waiting(st) && st.sha === s7 ? { also: st.also ?? [] } : undefined;
+}

@@ -16,7 +16,14 @@ import { short } from '../source/sha.ts';
 import { setConditions } from './conditions.ts';
 import { recordEvent, type VersionEvent } from './events.ts';
 import { historyHealthy, historyNotified, historyStep, historyWith } from './history.ts';
-import { nowIso, type Outcome, recordOutcomes, startRollouts } from './outcomes.ts';
+import {
+  nowIso,
+  type Outcome,
+  recordOutcomes,
+  startRollouts,
+  supersedeOvertaken,
+  takeUpOvertaken,
+} from './outcomes.ts';
 import { eventReason, type FailureReason, oneLine, type SyncFailureReason } from './reasons.ts';
 import type { VersionStore } from './store.ts';
 import type {
@@ -93,10 +100,12 @@ export class Recorder {
     if (this.status?.lastError !== message)
       await this.event({ type: 'Warning', reason: eventReason(f.reason), message });
     const definite = f.signal !== undefined ? f : undefined;
+    // A definite failure also ends the wait of commits overtaken before their apply.
     const told = definite
-      ? this.outcomes(
-          definite.signal.map((deployment) => ({ deployment, sha, reason: definite.reason, message })),
-        )
+      ? this.outcomes([
+          ...definite.signal.map((deployment) => ({ deployment, sha, reason: definite.reason, message })),
+          ...supersedeOvertaken(this.status, short(sha)),
+        ])
       : undefined;
     // A definite failure ends this commit's sync; it replaces no rollout (it applied nothing).
     const step = { result: 'Failed' as const, reason: `${f.reason}: ${oneLine(message)}` };
@@ -104,7 +113,7 @@ export class Recorder {
     await this.patch({
       ...told,
       ...(history ? { history } : {}),
-      ...(definite ? this.withoutOvertaken(short(sha)) : {}),
+      ...(definite && this.status?.overtaken?.length ? { overtaken: [] } : {}),
       lastError: message,
       conditions: setConditions(
         this.status?.conditions,
@@ -131,7 +140,9 @@ export class Recorder {
         : undefined;
     this.version = await this.deps.versions.setTop(this.version, { applied: sha7 });
     const started = startRollouts(this.status, a.commit.sha, a.deployments);
-    const superseded = this.outcomes(started.superseded);
+    // Commits overtaken before their apply ride on this rollout (same spec) or are superseded.
+    const overtaken = takeUpOvertaken(this.status, sha7, a.deployments, started.deployments);
+    const superseded = this.outcomes([...started.superseded, ...overtaken]);
     // Empty on a resync of the same sha: no key, so an unchanged status is not written again.
     const states = { ...superseded?.deployments, ...started.deployments };
     await this.patch({
@@ -143,7 +154,7 @@ export class Recorder {
       inventory: [...a.refs, ...a.stale],
       ...superseded,
       ...(history ? { history } : {}),
-      ...this.withoutOvertaken(sha7),
+      ...(this.status?.overtaken?.length ? { overtaken: [] } : {}),
       ...(Object.keys(states).length ? { deployments: states } : {}),
       lastError: '',
       conditions: setConditions(this.status?.conditions, {
@@ -159,38 +170,11 @@ export class Recorder {
    * The pass at `sha7` stopped before its set was applied (a newer commit, or suspended): it is
    * remembered with its Deployments, so that the pass at the next head supersedes them.
    */
-  async overtaken(sha7: string, deployments: readonly string[]): Promise<void> {
+  async overtaken(sha7: string, deployments: ReadonlyMap<string, string>): Promise<void> {
     const list = this.status?.overtaken ?? [];
-    if (deployments.length === 0 || this.version.applied === sha7 || list.some((o) => o.sha === sha7)) return;
-    const next = [...list, { sha: sha7, deployments: [...deployments] }].slice(-overtakenLimit);
-    await this.patch({ overtaken: next });
-  }
-
-  /**
-   * A pass at `head7` begins: every other overtaken commit will never be applied now (the head
-   * moved on): each of its Deployments is Superseded by the head (pairs decided before are skipped).
-   */
-  async supersedeOvertaken(head7: string): Promise<void> {
-    const others = (this.status?.overtaken ?? []).filter((o) => o.sha !== head7);
-    if (others.length === 0) return;
-    const outcomes = others.flatMap((o) =>
-      o.deployments.map(
-        (deployment): Outcome => ({
-          deployment,
-          sha: o.sha,
-          reason: 'Superseded',
-          message: `Superseded by ${head7} before it was applied`,
-        }),
-      ),
-    );
-    await this.patch({ ...this.outcomes(outcomes), ...this.withoutOvertaken(head7, true) });
-  }
-
-  /** The status patch that drops `sha7` (with `others`: every other sha) from the overtaken commits. */
-  private withoutOvertaken(sha7: string, others = false): { overtaken?: VersionStatus['overtaken'] } {
-    const list = this.status?.overtaken ?? [];
-    const keep = list.filter((o) => (others ? o.sha === sha7 : o.sha !== sha7));
-    return keep.length === list.length ? {} : { overtaken: keep };
+    if (deployments.size === 0 || this.version.applied === sha7 || list.some((o) => o.sha === sha7)) return;
+    const entry = { sha: sha7, deployments: Object.fromEntries(deployments) };
+    await this.patch({ overtaken: [...list, entry].slice(-overtakenLimit) });
   }
 
   /** The stale objects are gone (or kept by annotation): the inventory is the set again. */

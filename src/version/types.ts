@@ -73,12 +73,13 @@ export interface VersionStatus {
    */
   ranJobs?: string[];
   /**
-   * Commits seen as the head whose set was never applied: their pass stopped before the apply (a
-   * newer commit came during the plan or the pre phase) or the namespace was suspended. A pass at
-   * another head supersedes their Deployments (CI waiting on them learns it); applying one, or a
-   * definite failure of it, drops it.
+   * Commits seen as the head whose set was never applied, with their Deployments (name →
+   * applied-hash): their pass stopped before the apply (a newer commit came during the plan or the
+   * pre phase) or the namespace was suspended. When another head is applied, a Deployment of the
+   * same spec carries the wait on (that rollout decides both), any other is Superseded; a definite
+   * failure of another head supersedes them all.
    */
-  overtaken?: { sha: string; deployments: string[] }[];
+  overtaken?: { sha: string; deployments: Record<string, string> }[];
   /** Last sync that found the namespace healthy; a heartbeat refreshed every 5 minutes at most. */
   lastSyncTime?: string;
 }

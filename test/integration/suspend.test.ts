@@ -104,3 +104,65 @@ test('suspend and resume name what is wrong: no namespace, a namespace that does
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown option '--all'/);
 });
+
+test('commits pushed while suspended and overwritten before resume: one of the same spec rides on the rollout, the others are superseded', async () => {
+  const key = (sha: string) => `iowa-a/${held}/bedrock/${short(sha)}`;
+  const image = (tag: string) => appFiles(`iowa-a/${held}`, 'bedrock', { image: `mozmeao/bedrock:${tag}` });
+  const pass = async () => {
+    const res = await w.cli(['sync', '--once']);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+  };
+  assert.equal((await w.cli(['suspend', held])).code, 0);
+  // Seen while suspended, each overwritten: a new image, then a config-only commit on top of it,
+  // then another image, then files that do not parse.
+  const a = await w.repo.commit(image('a'), 'image a');
+  await pass();
+  const b = await w.repo.commit(
+    {
+      [`iowa-a/${held}/configmap.yaml`]:
+        '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bedrock-config"},"data":{"DEBUG":"b"}}\n',
+    },
+    'config b',
+  );
+  await pass();
+  const broken = await w.repo.commit({ [`iowa-a/${held}/configmap.yaml`]: 'kind: [\n' }, 'broken');
+  await pass();
+  const c = await w.repo.commit(
+    {
+      ...image('a'),
+      [`iowa-a/${held}/configmap.yaml`]:
+        '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bedrock-config"},"data":{"DEBUG":"c"}}\n',
+    },
+    'config c (bedrock as at a and b)',
+  );
+  for (const sha of [a, b, broken])
+    assert.equal(await w.s3.getObject(`${key(sha)}.failed`), undefined, 'told while suspended');
+  assert.equal((await w.cli(['resume', held])).code, 0);
+  await pass();
+  // c is applied: a and b had bedrock's spec of c, so its rollout decides them too.
+  for (const sha of [a, b, c]) {
+    assert.ok(await w.s3.getObject(key(sha)), `no success file for ${short(sha)}`);
+    assert.equal(await w.s3.getObject(`${key(sha)}.failed`), undefined);
+  }
+  // The broken commit never had a spec of its own: superseded by c.
+  assert.match(
+    (await w.s3.getObject(`${key(broken)}.failed`)) ?? '',
+    new RegExp(`^\\S+ Superseded: Superseded by ${short(c)} before it was applied`),
+  );
+
+  // Another image seen while suspended, then a different one: the first is superseded at resume.
+  assert.equal((await w.cli(['suspend', held])).code, 0);
+  const d = await w.repo.commit(image('d'), 'image d');
+  await pass();
+  const e = await w.repo.commit(image('e'), 'image e');
+  await pass();
+  assert.equal((await w.cli(['resume', held])).code, 0);
+  await pass();
+  assert.match(
+    (await w.s3.getObject(`${key(d)}.failed`)) ?? '',
+    new RegExp(`^\\S+ Superseded: Superseded by ${short(e)} before it was applied`),
+  );
+  assert.equal(await w.s3.getObject(key(d)), undefined);
+  assert.ok(await w.s3.getObject(key(e)), 'no success file for the head at resume');
+  assert.deepEqual((await w.version(held))?.status?.overtaken ?? [], []);
+});

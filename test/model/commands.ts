@@ -6,10 +6,12 @@ import fc from 'fast-check';
 import type { Real } from './harness.ts';
 import {
   clone,
+  coreDeps,
   type DryRunVariant,
   dryRunVariants,
   type EmptyHow,
   emptyHows,
+  type JobState,
   type Model,
   type NsState,
 } from './model.ts';
@@ -18,6 +20,8 @@ type Cmd = fc.AsyncCommand<Model, Real>;
 
 /** Steps S3 may stay down; then it is brought back before the next step acts. */
 const MAX_S3_DOWN_STEPS = 3;
+/** Steps a namespace may stay suspended; then it is resumed before the next step acts. */
+const MAX_SUSPENDED_STEPS = 3;
 
 abstract class Step implements Cmd {
   abstract label(): string;
@@ -32,6 +36,8 @@ abstract class Step implements Cmd {
     await r.runStep(m, this.label(), async () => {
       // S3 stays down a few steps at most: then it comes back before the next step acts.
       if (m.s3Down && m.s3DownSteps >= MAX_S3_DOWN_STEPS) await s3Back(m, r);
+      for (const [ns, on] of m.suspended.entries())
+        if (on && (m.suspendedSteps[ns] ?? 0) >= MAX_SUSPENDED_STEPS) await r.setSuspended(m, ns, false);
       await this.act(m, r);
     });
   }
@@ -111,7 +117,7 @@ class AddWorker extends Step {
   }
   async act(m: Model, r: Real) {
     const next = change(m, this.ns, (s) => {
-      s.deps.worker = { v: 1, unsched: this.unsched };
+      s.deps.worker = { v: 1, unsched: this.unsched, track: 0 };
     });
     await r.commit(m, next, `ns${this.ns}: add worker${this.unsched ? ' (unschedulable)' : ''}`);
   }
@@ -251,6 +257,156 @@ class Supersede extends Step {
       change(m, this.ns, (s) => bump(s, dep)),
       `ns${this.ns}: ${dep} fixed`,
     );
+  }
+}
+
+const nextJob = (j: JobState | undefined, fails: boolean): JobState => ({ v: (j?.v ?? 0) + 1, fails });
+
+/** Job `migrate` (phase pre) added or given a new image: it runs (and completes) before the rest. */
+class PreJob extends Step {
+  constructor(readonly ns: number) {
+    super();
+  }
+  label() {
+    return `add/bump the pre Job migrate in ns${this.ns} (completes)`;
+  }
+  async act(m: Model, r: Real) {
+    await r.commit(
+      m,
+      change(m, this.ns, (s) => (s.pre = nextJob(s.pre, false))),
+      `ns${this.ns}: pre Job migrate`,
+    );
+  }
+}
+
+/**
+ * A migration that fails: nothing else of the set is applied, every Deployment gets PrePhaseFailed
+ * (and every later commit keeping it, too: the failed Job is not run again). Optionally fixed
+ * (a new migrate image that completes) `fixMs` later.
+ */
+class FailingPre extends Step {
+  constructor(
+    readonly ns: number,
+    readonly pick: number,
+    readonly fixMs: number | undefined,
+  ) {
+    super();
+  }
+  label() {
+    const fix = this.fixMs === undefined ? '' : `, fixed ${this.fixMs} ms later`;
+    return `failing pre Job migrate in ns${this.ns} with a bump of deployment#${this.pick}${fix}`;
+  }
+  async act(m: Model, r: Real) {
+    const dep = pickDep(m.ns[this.ns] as NsState, this.pick);
+    await r.commit(
+      m,
+      change(m, this.ns, (s) => {
+        s.pre = nextJob(s.pre, true);
+        bump(s, dep);
+      }),
+      `ns${this.ns}: failing migration, ${dep} new image`,
+    );
+    if (this.fixMs === undefined) return;
+    await sleep(this.fixMs);
+    await r.commit(
+      m,
+      change(m, this.ns, (s) => (s.pre = nextJob(s.pre, false))),
+      `ns${this.ns}: migration fixed`,
+    );
+  }
+}
+
+class RemovePre extends Step {
+  constructor(readonly ns: number) {
+    super();
+  }
+  override pre(m: Model) {
+    return !!m.ns[this.ns]?.pre;
+  }
+  label() {
+    return `remove the pre Job migrate from ns${this.ns}`;
+  }
+  async act(m: Model, r: Real) {
+    await r.commit(
+      m,
+      change(m, this.ns, (s) => (s.pre = undefined)),
+      `ns${this.ns}: no pre Job`,
+    );
+  }
+}
+
+/** Job `notify` (phase post), optionally failing (the Version says so; no S3 outcome changes), or removed. */
+class PostJob extends Step {
+  constructor(
+    readonly ns: number,
+    readonly what: 'ok' | 'fails' | 'remove',
+  ) {
+    super();
+  }
+  override pre(m: Model) {
+    return this.what !== 'remove' || !!m.ns[this.ns]?.post;
+  }
+  label() {
+    if (this.what === 'remove') return `remove the post Job notify from ns${this.ns}`;
+    return `add/bump the post Job notify in ns${this.ns}${this.what === 'fails' ? ' (fails)' : ''}`;
+  }
+  async act(m: Model, r: Real) {
+    const next = change(m, this.ns, (s) => {
+      s.post = this.what === 'remove' ? undefined : nextJob(s.post, this.what === 'fails');
+    });
+    await r.commit(m, next, `ns${this.ns}: post Job ${this.what}`);
+  }
+}
+
+/**
+ * A Deployment's selector changes (immutable). With the recreate annotation (every Deployment of
+ * the model has it) it is deleted and created again; without it (the `selector` break, a one-off
+ * commit whose track no commit ever had) the dry-run refuses the whole set.
+ */
+class Selector extends Step {
+  constructor(
+    readonly ns: number,
+    readonly pick: number,
+    readonly optIn: boolean,
+  ) {
+    super();
+  }
+  label() {
+    return `change the selector of deployment#${this.pick} in ns${this.ns} ${this.optIn ? 'with' : 'without'} the recreate annotation`;
+  }
+  async act(m: Model, r: Real) {
+    if (this.optIn) {
+      const dep = pickDep(m.ns[this.ns] as NsState, this.pick);
+      const next = change(m, this.ns, (s) => {
+        (s.deps[dep] as NsState['deps'][string]).track++;
+      });
+      await r.commit(m, next, `ns${this.ns}: ${dep} new selector, recreate`);
+      return;
+    }
+    // api or web: always in the cluster, so the change is refused, never a create.
+    const dep = coreDeps[this.pick % coreDeps.length] as string;
+    const next = clone(m.ns);
+    (next[this.ns] as NsState).broken = { kind: 'selector', dep, track: 1000 + m.step };
+    await r.commit(m, next, `ns${this.ns}: ${dep} new selector, no recreate annotation`);
+  }
+}
+
+/** `git-sync-operator suspend NS` / `resume NS`; a suspension lasts a few steps at most. */
+class Suspend extends Step {
+  constructor(
+    readonly ns: number,
+    readonly on: boolean,
+  ) {
+    super();
+  }
+  override pre(m: Model) {
+    return m.suspended[this.ns] !== this.on;
+  }
+  label() {
+    return `${this.on ? 'suspend' : 'resume'} ns${this.ns}`;
+  }
+  async act(m: Model, r: Real) {
+    await r.setSuspended(m, this.ns, this.on);
   }
 }
 
@@ -541,6 +697,34 @@ export function stepArb(namespaces: number): fc.Arbitrary<Cmd> {
     w(
       1,
       fc.integer({ min: 500, max: 6000 }).map((ms) => new Wait(ms)),
+    ),
+    w(
+      2,
+      ns.map((n) => new PreJob(n)),
+    ),
+    w(
+      2,
+      fc
+        .tuple(ns, pick, fc.option(fc.integer({ min: 500, max: 4000 }), { nil: undefined }))
+        .map(([n, p, f]) => new FailingPre(n, p, f)),
+    ),
+    w(
+      1,
+      ns.map((n) => new RemovePre(n)),
+    ),
+    w(
+      1,
+      fc
+        .tuple(ns, fc.constantFrom('ok' as const, 'fails' as const, 'remove' as const))
+        .map(([n, x]) => new PostJob(n, x)),
+    ),
+    w(
+      2,
+      fc.tuple(ns, pick, fc.boolean()).map(([n, p, o]) => new Selector(n, p, o)),
+    ),
+    w(
+      2,
+      fc.tuple(ns, fc.boolean()).map(([n, on]) => new Suspend(n, on)),
     ),
     w(
       2,

@@ -1,7 +1,10 @@
 // The "real" side of the model run: pushes the model's commits to git, runs each step, waits for
 // the operator to settle, checks the invariants mid-run and at quiescence, and collects
 // violations (deduplicated) with the step they were found at.
+import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { short } from '../../src/source/sha.ts';
 import { commitOnto } from './git.ts';
 import {
@@ -12,6 +15,7 @@ import {
   handmadeProblems,
   meaningAt,
   objectMismatches,
+  type Suspension,
 } from './invariants.ts';
 import { clone, folderChanges, head, type Model, meaning, type NsState } from './model.ts';
 import {
@@ -64,6 +68,10 @@ interface Fault {
 const RECOVERY_MS = (LEASE_S + 3 * POLL_S + 8) * 1000;
 const SEEN_BOUND_MS = (3 * POLL_S + 8) * 1000;
 const HANDLED_BOUND_MS = 25_000;
+/** Suspended=True shows at the next pass: after a rollout already waited for, at worst its timeout. */
+const SUSPENDED_BOUND_MS = (ROLLOUT_TIMEOUT_S + 3 * POLL_S + 8) * 1000;
+const bin = fileURLToPath(new URL('../../bin/git-sync-operator.js', import.meta.url));
+const run = promisify(execFile);
 
 export class Real {
   readonly t0 = Date.now();
@@ -77,6 +85,8 @@ export class Real {
   readonly tolerated = new Map<string, string>();
   private readonly bodies = new Map<string, string>();
   private readonly appliedSeen = new Map<string, Set<string>>();
+  /** Per namespace, its suspensions (suspend ... resume), oldest first. */
+  readonly suspensions = new Map<string, Suspension[]>();
   apiDown = false;
   s3Down: 'pause' | 'stop' | undefined;
   private step = 0;
@@ -151,6 +161,43 @@ export class Real {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Suspend and resume (the CLI, as an operator's user would)
+
+  /**
+   * `git-sync-operator suspend|resume NS`. A suspension counts from the moment the annotation is
+   * surely written (the command returned) to the moment resume is asked; it takes hold once the
+   * operator says Suspended=True (waited for, bounded), and `applied` must stay as it was then.
+   */
+  async setSuspended(m: Model, i: number, on: boolean): Promise<void> {
+    const ns = this.w.namespaces[i] as string;
+    const list = this.suspensions.get(ns) ?? [];
+    this.suspensions.set(ns, list);
+    const open = list.find((x) => x.to === Number.POSITIVE_INFINITY);
+    if (!on && open) open.to = Date.now();
+    const env = { ...process.env, KUBECONFIG: this.w.stack.cp.kubeconfig };
+    const res = await run(process.execPath, [bin, on ? 'suspend' : 'resume', ns], { env, timeout: 60_000 });
+    m.suspended[i] = on;
+    m.suspendedSteps[i] = 0;
+    this.note(res.stdout.trim());
+    if (!on) return;
+    const w: Suspension = { from: Date.now(), to: Number.POSITIVE_INFINITY };
+    list.push(w);
+    const held = async () => {
+      const v = await readVersion(this.w.stack.cp, ns).catch(() => undefined);
+      if (v?.status?.conditions?.find((x) => x.type === 'Suspended')?.status !== 'True') return false;
+      w.effective = Date.now();
+      w.applied = v.applied;
+      return true;
+    };
+    const took = await waitUntil(held, Date.now() + SUSPENDED_BOUND_MS, 300);
+    this.note(
+      took
+        ? `${ns}: Suspended=True after ${((Date.now() - w.from) / 1000).toFixed(1)} s, applied ${w.applied}`
+        : `${ns}: Suspended=True not seen within ${SUSPENDED_BOUND_MS / 1000} s`,
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Faults
 
   faultStart(what: string): Fault {
@@ -214,6 +261,9 @@ export class Real {
     await this.settle(m);
     await this.checkNow(m, false);
     if (m.s3Down) m.s3DownSteps++;
+    m.suspended.forEach((on, i) => {
+      if (on) m.suspendedSteps[i] = (m.suspendedSteps[i] ?? 0) + 1;
+    });
     const rec = this.steps.at(-1);
     if (rec) rec.end = Date.now();
     if (this.failFast && this.violations.size) throw new Error(summary(this));
@@ -235,18 +285,41 @@ export class Real {
     if (!(await this.waitSeen(head7, quietAtStart))) return;
     if (this.apiDown) return;
     const handledBy = Date.now() + (quietAtStart ? HANDLED_BOUND_MS : 8_000);
-    for (const [i, ns] of this.w.namespaces.entries()) {
-      const mean = meaning(head(m).ns[i] as NsState);
-      const handled = () => this.handled(ns, head7, mean.status === 'valid');
-      if (await waitUntil(handled, handledBy, 300)) continue;
-      if (quietAtStart && !this.faultActive()) {
+    for (const i of this.w.namespaces.keys()) {
+      const problem = await this.waitHandled(m, i, { head7, handledBy });
+      if (!problem) continue;
+      const ns = this.w.namespaces[i] as string;
+      if (quietAtStart && !this.faultActive())
         this.report(
           'P2',
           `not-handled ${ns} ${head7}`,
-          `${ns}: ${head7} (${mean.why}) was seen but ${mean.status === 'valid' ? 'not applied' : 'no error was logged for it'} within ${HANDLED_BOUND_MS / 1000} s`,
+          `${ns}: ${problem} within ${HANDLED_BOUND_MS / 1000} s`,
         );
-      } else this.note(`${ns}: ${head7} not handled yet (fault active)`);
+      else this.note(`${ns}: ${head7} not handled yet (fault active)`);
     }
+  }
+
+  /**
+   * Waits until namespace `i` handled the head: applied it (a valid set), logged an error for it,
+   * or (suspended) says Suspended=True at it. Undefined when it did, else what it did not do.
+   */
+  private async waitHandled(
+    m: Model,
+    i: number,
+    o: { head7: string; handledBy: number },
+  ): Promise<string | undefined> {
+    const ns = this.w.namespaces[i] as string;
+    const mean = meaning(head(m).ns[i] as NsState);
+    const valid = mean.status === 'valid';
+    const held = !!m.suspended[i];
+    const handled = held ? () => this.heldAt(ns, o.head7) : () => this.handled(ns, o.head7, valid);
+    if (await waitUntil(handled, o.handledBy, 300)) return undefined;
+    const didNot = held
+      ? 'the Version does not say Suspended at it'
+      : valid
+        ? 'not applied'
+        : 'no error was logged for it';
+    return `${o.head7} (${mean.why}) was seen but ${didNot}`;
   }
 
   /** Waits (bounded) until the operator logs `head7` as its new commit; false when it did not. */
@@ -266,6 +339,13 @@ export class Real {
       );
     else this.note(`head ${head7} not seen yet (fault active)`);
     return false;
+  }
+
+  /** Suspended: the Version says Suspended=True with `head7` as the head it is not taking up. */
+  private async heldAt(ns: string, head7: string): Promise<boolean> {
+    const v = await readVersion(this.w.stack.cp, ns).catch(() => undefined);
+    const c = v?.status?.conditions?.find((x) => x.type === 'Suspended');
+    return c?.status === 'True' && !!c.message?.includes(`the head is ${head7}`);
   }
 
   /** `head7` applied (a valid set) or an error logged for it (an invalid one); false on a hiccup. */
@@ -288,7 +368,8 @@ export class Real {
     const known = this.appliedSeen.get(ns) ?? new Set<string>();
     this.appliedSeen.set(ns, known);
     const timeline = appliedLogged(logs, ns);
-    for (const a of timeline) known.add(a.sha7);
+    // A pre phase applies its Jobs before the set: only a main `applied` line applied the set.
+    for (const a of timeline) if (a.phase === 'main') known.add(a.sha7);
     known.add(this.sha7(0)); // the run starts from the first commit applied and deployed
     return {
       nsIndex: i,
@@ -304,6 +385,7 @@ export class Real {
       quietSince: this.quietSince(),
       faults: this.faultWindows(),
       impaired: this.impaired(),
+      suspensions: (this.suspensions.get(ns) ?? []).map((x) => ({ ...x })),
       final,
     };
   }
@@ -390,8 +472,16 @@ export class Real {
   private objectProblems(ctx: Ctx, v: VersionView | undefined, live: LiveObject[]): string[] {
     const valid = ctx.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid');
     const target = ctx.final ? (valid.at(-1)?.sha7 ?? v?.applied) : v?.applied;
+    // The post phase runs once the head's rollout is healthy.
+    const tm = target ? meaningAt(ctx, target) : undefined;
+    const postRan =
+      ctx.final &&
+      target === ctx.seen.at(-1)?.sha7 &&
+      !!tm &&
+      Object.values(tm.deployments).every((d) => d.schedulable);
+    const check = { strictPrune: ctx.final, postRan };
     const problems = target
-      ? objectMismatches(ctx, target, live, ctx.final).map((p) => `${p} (set of ${target})`)
+      ? objectMismatches(ctx, target, live, check).map((p) => `${p} (set of ${target})`)
       : [];
     const hand = this.w.handmade[ctx.ns];
     if (hand) problems.push(...handmadeProblems(live, hand).map((p) => `hand-made: ${p}`));
@@ -441,6 +531,7 @@ export class Real {
     m.s3Down = undefined;
     for (const f of this.faults) f.to ??= Date.now();
     if (!this.w.op.running()) this.w.op.start();
+    for (const [i, on] of m.suspended.entries()) if (on) await this.setSuspended(m, i, false);
   }
 
   /** Waits (bounded) until every required outcome exists and applied is the latest valid sha. */

@@ -2,13 +2,15 @@
 // through `report` (deduplicated by key by the caller) instead of throwing, so that one run shows
 // every violation it met, not only the first.
 //
-// I1 nothing lost: the applied set's objects exist with their fields; hand-made objects untouched.
-// I2 one outcome: each (deployment, sha the operator saw) gets exactly one S3 file, in time, with
-//    an allowed reason; success only where that deployment was schedulable.
-// I3 Version: applied = latest valid sha seen; deployed = latest sha with every workload healthy.
+// I1 nothing lost: the applied set's objects exist with their fields (a pre Job complete before
+//    the rest was applied); nothing applied while suspended; hand-made objects untouched.
+// I2 one outcome: each (deployment, sha the operator saw and took up) gets exactly one S3 file,
+//    in time, with an allowed reason; success only where that deployment was schedulable.
+// I3 Version: applied = latest valid sha seen (never one refused, failed in its pre phase, or
+//    while suspended); deployed = latest sha with every workload healthy; a post failure shows.
 // I4 no S3 key for a sha never pushed, nor for a deployment git never had.
-import { type CommitModel, meaning, type NsMeaning, rolloutDeps } from './model.ts';
-import { type LiveObject, parseKey, type Seen, type VersionView } from './observe.ts';
+import { type CommitModel, failMessage, jobNames, meaning, type NsMeaning, rolloutDeps } from './model.ts';
+import { type AppliedLine, type LiveObject, parseKey, type Seen, type VersionView } from './observe.ts';
 import { MANAGED_BY, POLL_S, ROLLOUT_TIMEOUT_S } from './world.ts';
 
 export type Report = (inv: string, key: string, message: string) => void;
@@ -20,12 +22,27 @@ export const REASONS = [
   'RolloutTimeout',
   'RolloutFailed',
   'Superseded',
+  'PrePhaseFailed',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
 /** Latency bounds: a failure of the files is known at once; a rollout may take its timeout. */
 export const FAILURE_BOUND_MS = (4 * POLL_S + 10) * 1000;
 export const ROLLOUT_BOUND_MS = (ROLLOUT_TIMEOUT_S + 4 * POLL_S + 15) * 1000;
+/** A failing pre Job: recreated (its pods deleted first), then its pod fails within seconds. */
+export const PRE_FAILURE_BOUND_MS = FAILURE_BOUND_MS + 10_000;
+
+/**
+ * A namespace suspended (the Version's annotation) from `from` (the annotation written) to `to`
+ * (resume asked; Infinity while suspended). `effective`: the operator said Suspended=True for it
+ * (every pass from then on is a suspended one until `to`), with `applied` the Version's then.
+ */
+export interface Suspension {
+  from: number;
+  to: number;
+  effective?: number | undefined;
+  applied?: string | undefined;
+}
 
 export interface Ctx {
   nsIndex: number;
@@ -37,8 +54,8 @@ export interface Ctx {
   seen: Seen[];
   /** sha7s known to have been applied in ns (an `applied` log line or a Version read). */
   appliedKnown: Set<string>;
-  /** Every `applied` log line of ns (objects changed), in time order. */
-  appliedTimeline: { at: number; sha7: string }[];
+  /** Every `applied` log line of ns (objects of a phase changed), in time order. */
+  appliedTimeline: AppliedLine[];
   /** S3 key → body, for keys under cluster/ns/. */
   keys: Map<string, string>;
   now: number;
@@ -48,6 +65,8 @@ export interface Ctx {
   faults: { from: number; to: number }[];
   /** Windows in which the cluster's controllers were impaired (an apiserver restart until a canary rolled out). */
   impaired: { from: number; to: number }[];
+  /** The namespace's suspensions, oldest first. */
+  suspensions: Suspension[];
   final: boolean;
 }
 
@@ -75,10 +94,49 @@ export interface Expect {
   deps: Map<string, DepExpect>;
   /** Shas seen after this one (first sighting order), for Superseded and the success-time check. */
   later: string[];
+  /** Seen only while the namespace was suspended and overwritten before resume: never applied. */
+  held?: boolean;
 }
 
 const isoRe = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const failedRe = /^(\S+) ([A-Za-z]+): ([\s\S]+?)\s*$/;
+
+/** A sighting as the contract counts it: from when an outcome is owed, and whether it must come. */
+interface Sighting {
+  index: number;
+  since: number;
+  required: boolean;
+  /**
+   * The head at a resume, overwritten soon after it (within 2 polls + 2 s): the next pass may
+   * already see the newer head, so it may never be applied (Superseded) instead.
+   */
+  overtakable?: boolean;
+}
+
+/** How soon after a resume a newer head may overtake the head at resume before a pass takes it up. */
+const RESUME_OVERTAKE_MS = (2 * POLL_S + 2) * 1000;
+
+/**
+ * A sighting of a sha against the suspensions: seen while suspended and overwritten before resume
+ * it is never taken up (undefined); the head at resume is taken up then (`since` moves there); one
+ * seen before the suspension took hold and overwritten during it may or may not have been applied.
+ */
+function sightingOf(ctx: Ctx, i: number): Sighting | undefined {
+  const s = ctx.seen[i] as Seen;
+  const next = ctx.seen.slice(i + 1).find((x) => x.sha7 !== s.sha7)?.at ?? Number.POSITIVE_INFINITY;
+  let since = s.at;
+  let required = true;
+  let overtakable = false;
+  for (const w of ctx.suspensions) {
+    if (next <= w.from || s.at >= w.to) continue;
+    if (next >= w.to) {
+      since = Math.max(since, w.to);
+      overtakable ||= next - w.to < RESUME_OVERTAKE_MS;
+    } else if (s.at >= w.from) return undefined;
+    else if (!ctx.appliedKnown.has(s.sha7)) required = false;
+  }
+  return { index: i, since, required, overtakable };
+}
 
 /** What the contract expects for every sha the operator saw, in this namespace. */
 export function expectations(ctx: Ctx): Expect[] {
@@ -90,68 +148,125 @@ export function expectations(ctx: Ctx): Expect[] {
   for (const [sha7, indexes] of sightings) {
     const m = meaningAt(ctx, sha7);
     if (!m) continue; // not a sha of this run: I4 reports files for it
-    const index = indexes[0] as number;
-    const firstSeen = (ctx.seen[index] as Seen).at;
+    const counted = indexes.map((i) => sightingOf(ctx, i)).filter((x): x is Sighting => !!x);
+    const first = counted[0];
+    const index = first?.index ?? (indexes[0] as number);
     const later = ctx.seen
       .slice(index + 1)
       .map((s) => s.sha7)
       .filter((s) => s !== sha7);
-    const deps = m.status === 'valid' ? validDeps(m, later, firstSeen) : failedDeps(ctx, m, indexes);
-    out.push({ sha7, firstSeen, index, meaning: m, deps, later });
+    if (!first) {
+      out.push(heldExpect(ctx, { sha7, index, meaning: m, later }, indexes));
+      continue;
+    }
+    const deps =
+      m.status === 'valid'
+        ? validDeps(
+            m,
+            later,
+            first.since,
+            counted.some((x) => x.required),
+          )
+        : failedDeps(ctx, m, counted, later);
+    out.push({ sha7, firstSeen: first.since, index, meaning: m, deps, later });
   }
   return out;
 }
 
+/**
+ * Seen only while suspended and overwritten before resume: never applied itself. When another head
+ * is applied, each Deployment of the same spec rides on that rollout (a success where it is
+ * schedulable, RolloutTimeout where not: the stale-success check holds the spec to it); the others
+ * are Superseded. Files that do not parse have no spec: the Deployments they name (the inventory's
+ * and those of files that parse) are Superseded.
+ */
+function heldExpect(
+  ctx: Ctx,
+  e: Pick<Expect, 'sha7' | 'index' | 'meaning' | 'later'>,
+  indexes: number[],
+): Expect {
+  const lastSeen = ctx.seen[indexes.at(-1) as number] as Seen;
+  const next = ctx.seen.slice((indexes.at(-1) as number) + 1).find((x) => x.sha7 !== e.sha7);
+  const since = next?.at ?? lastSeen.at;
+  const firstSeen = (ctx.seen[e.index] as Seen).at;
+  const deps = new Map<string, DepExpect>();
+  const invalid = e.meaning.status === 'invalid';
+  const inventory = invalid ? inventoryAt(ctx, e.index).flatMap((c) => Object.keys(c.deployments)) : [];
+  for (const d of new Set([...inventory, ...Object.keys(e.meaning.deployments)])) {
+    const info = invalid ? undefined : e.meaning.deployments[d];
+    const reasons = new Set<Reason>(['Superseded']);
+    if (info && !info.schedulable) reasons.add('RolloutTimeout');
+    const required = d in e.meaning.deployments;
+    deps.set(d, { required, success: info?.schedulable ?? false, reasons, bound: ROLLOUT_BOUND_MS, since });
+  }
+  return { ...e, firstSeen, deps, held: true };
+}
+
 /** A valid set: each of its Deployments gets its outcome, a success where it is schedulable. */
-function validDeps(m: NsMeaning, later: string[], firstSeen: number): Map<string, DepExpect> {
+function validDeps(m: NsMeaning, later: string[], since: number, required: boolean): Map<string, DepExpect> {
   const deps = new Map<string, DepExpect>();
   for (const [d, info] of Object.entries(m.deployments)) {
     const reasons = new Set<Reason>();
     if (!info.schedulable) reasons.add('RolloutTimeout');
     if (later.length > 0) reasons.add('Superseded');
     deps.set(d, {
-      required: true,
+      required,
       success: info.schedulable,
       reasons,
       bound: ROLLOUT_BOUND_MS,
-      since: firstSeen,
+      since,
     });
   }
   return deps;
 }
 
+const failReason: Record<Exclude<NsMeaning['status'], 'valid'>, Reason> = {
+  invalid: 'InvalidManifests',
+  dryrun: 'DryRunRejected',
+  prefail: 'PrePhaseFailed',
+};
+
 /**
- * An invalid set: each sighting (a rewind shows a sha again) fails the inventory of its time: the
- * last applied set, i.e. the valid shas seen before it back to one known to have been applied (a
- * seen sha may have been superseded before its apply).
+ * A set that fails (files, dry-run, pre phase): each sighting (a rewind shows a sha again) fails
+ * the set's Deployments and, for files that do not parse, the inventory of its time: the last
+ * applied set, i.e. the valid shas seen before it back to one known to have been applied (a seen
+ * sha may have been superseded before its apply).
  */
-function failedDeps(ctx: Ctx, m: NsMeaning, indexes: number[]): Map<string, DepExpect> {
+function failedDeps(ctx: Ctx, m: NsMeaning, sightings: Sighting[], later: string[]): Map<string, DepExpect> {
   const deps = new Map<string, DepExpect>();
-  const reason: Reason = m.status === 'dryrun' ? 'DryRunRejected' : 'InvalidManifests';
+  const reason = failReason[m.status as Exclude<NsMeaning['status'], 'valid'>];
+  const bound = m.status === 'prefail' ? PRE_FAILURE_BOUND_MS : FAILURE_BOUND_MS;
+  // A newer head during the pre phase stops the pass: when another head is applied, a Deployment
+  // of the same spec rides on its rollout (success, or RolloutTimeout where unschedulable), the
+  // others are Superseded.
+  const overtaken = (m.status === 'prefail' && later.length > 0) || sightings.some((x) => x.overtakable);
+  const reasons = (d: string) => {
+    const r = new Set<Reason>(overtaken ? [reason, 'Superseded'] : [reason]);
+    if (overtaken && m.status === 'prefail' && m.deployments[d]?.schedulable === false)
+      r.add('RolloutTimeout');
+    return r;
+  };
+  const success = (d: string) =>
+    overtaken && m.status === 'prefail' && m.deployments[d]?.schedulable === true;
   const add = (d: string, required: boolean, at: number) => {
     const cur = deps.get(d);
     if (!cur) {
-      deps.set(d, {
-        required,
-        success: false,
-        reasons: new Set([reason]),
-        bound: FAILURE_BOUND_MS,
-        since: at,
-      });
+      deps.set(d, { required, success: success(d), reasons: reasons(d), bound, since: at });
     } else if (required && !cur.required) {
       cur.required = true;
       cur.since = at;
     }
   };
-  for (const at of indexes) {
-    const names = inventoryAt(ctx, at).map((c) => new Set(Object.keys(c.deployments)));
+  for (const { index: at, since: t, required } of sightings) {
+    // Files that do not parse fail the inventory too; a refused or pre-failed set only its own.
+    const inventory = m.status === 'invalid' ? inventoryAt(ctx, at) : [];
+    const names = inventory.map((c) => new Set(Object.keys(c.deployments)));
     const inAll = names.length
       ? [...(names[0] as Set<string>)].filter((n) => names.every((x) => x.has(n)))
       : [];
-    const t = (ctx.seen[at] as Seen).at;
     for (const d of names.flatMap((x) => [...x])) add(d, false, t);
-    for (const d of inAll) add(d, true, t);
-    for (const d of Object.keys(m.deployments)) add(d, true, t);
+    for (const d of inAll) add(d, required, t);
+    for (const d of Object.keys(m.deployments)) add(d, required, t);
   }
   return deps;
 }
@@ -301,13 +416,16 @@ function checkSuccess({ ctx, e, d, x, report }: Outcome, body: string, where: st
   }
   if (!isoRe.test(body.trim()))
     report('I2', `body ${key}`, `${key}: body ${JSON.stringify(body)} is not an ISO UTC time`);
+  if (x.success && (e.held || e.meaning.status !== 'valid'))
+    checkCarried({ ctx, e, d, x, report } as Outcome, body, key);
   // A success time is when the deployment was healthy at this sha's spec: the set applied last
   // before that moment (`applied` is logged whenever objects changed) must hold the same spec.
   // The body has whole seconds: any set applied in effect during [t, t + 1 s) will do.
   const fp = e.meaning.deployments[d]?.fp;
   const t = Date.parse(body.trim());
-  const before = ctx.appliedTimeline.filter((a) => a.at <= t).at(-1);
-  const during = ctx.appliedTimeline.filter((a) => a.at > t && a.at < t + 1000);
+  const sets = ctx.appliedTimeline.filter((a) => a.phase === 'main');
+  const before = sets.filter((a) => a.at <= t).at(-1);
+  const during = sets.filter((a) => a.at > t && a.at < t + 1000);
   const candidates = [...(before ? [before] : []), ...during];
   const same = (a: { sha7: string }) => {
     const m = meaningAt(ctx, a.sha7);
@@ -322,6 +440,33 @@ function checkSuccess({ ctx, e, d, x, report }: Outcome, body: string, where: st
       `${where}: success time ${body.trim()}, but the set in effect then was ${current.sha7} (applied ${new Date(current.at).toISOString()}), which ${cur?.deployments[d] ? 'changed' : 'removed'} ${d}`,
     );
   }
+}
+
+/**
+ * I2: a sha never applied itself (held while suspended, or overtaken in its pre phase) succeeds
+ * only by riding on a later head's rollout: a sha seen after it, by the success time, with the
+ * same spec of `d` (that head's apply may have changed nothing, so no `applied` line; the
+ * stale-success check holds the set in effect to the same spec).
+ */
+function checkCarried({ ctx, e, d, report }: Outcome, body: string, key: string): void {
+  const t = Date.parse(body.trim());
+  const fp = e.meaning.deployments[d]?.fp;
+  const carried = ctx.seen.some((s, i) => {
+    const m = meaningAt(ctx, s.sha7);
+    return (
+      i > e.index &&
+      s.at < t + 1000 &&
+      s.sha7 !== e.sha7 &&
+      m?.status === 'valid' &&
+      m.deployments[d]?.fp === fp
+    );
+  });
+  if (!carried)
+    report(
+      'I2',
+      `bad-success ${key}`,
+      `${key}: ${e.sha7} was never applied, and no later head with the same spec of ${d} was seen by ${body.trim()}`,
+    );
 }
 
 function checkFailure(o: Outcome, body: string, where: string) {
@@ -340,6 +485,7 @@ function checkFailure(o: Outcome, body: string, where: string) {
   const failure = { key, where, at: m[1] as string, reason, message: m[3] as string };
   checkReason(o, failure);
   if (reason === 'RolloutTimeout') checkTimeout(o, failure);
+  if (reason === 'PrePhaseFailed') checkPreMessage(o, failure);
   if (reason === 'Superseded') checkSuperseded(o, failure);
 }
 
@@ -384,6 +530,25 @@ function checkTimeout({ x, report }: Outcome, f: Failure): void {
   }
 }
 
+/** I2: PrePhaseFailed says which Job failed, in its pod's words. */
+function checkPreMessage({ e, report }: Outcome, f: Failure): void {
+  const pre = e.meaning.pre;
+  const words = pre ? failMessage(jobNames.pre, pre.v) : undefined;
+  const job = `Job/${jobNames.pre}`;
+  if (
+    !f.message.startsWith('pre phase failed: ') ||
+    !f.message.includes(job) ||
+    !words ||
+    !f.message.includes(words)
+  ) {
+    report(
+      'I2',
+      `pre-message ${f.key}`,
+      `${f.where}: "${f.message.slice(0, 200)}" does not say "pre phase failed: … ${job} … ${words ?? '(no failing pre Job at this sha)'}"`,
+    );
+  }
+}
+
 /** I2: Superseded names a sha the operator saw after this one. */
 function checkSuperseded({ e, byS7, report }: Outcome, f: Failure): void {
   const by = /Superseded by ([0-9a-f]{7})/.exec(f.message)?.[1];
@@ -405,7 +570,34 @@ export function checkVersion(ctx: Ctx, v: VersionView | undefined, report: Repor
   }
   if (v.applied) checkApplied(ctx, v.applied, report);
   if (v.deployed) checkDeployed(ctx, v.deployed, report);
+  checkSuspensions(ctx, v, report);
   if (ctx.final) checkVersionFinal(ctx, v, report);
+}
+
+/**
+ * I1/I3 while suspended: once the operator said Suspended=True, nothing is applied in the
+ * namespace (no `applied` line, of any phase) until resume, and `applied` stays where it was.
+ */
+export function checkSuspensions(ctx: Ctx, v: VersionView | undefined, report: Report): void {
+  const ns = ctx.ns;
+  for (const w of ctx.suspensions) {
+    if (w.effective === undefined) continue;
+    const from = w.effective;
+    for (const a of ctx.appliedTimeline.filter((x) => x.at > from && x.at < w.to)) {
+      report(
+        'I1',
+        `suspended-apply ${ns} ${a.sha7} ${a.phase}`,
+        `${ns}: ${a.sha7} (${a.phase} phase) applied at ${new Date(a.at).toISOString()}, while suspended (Suspended=True seen ${new Date(from).toISOString()})`,
+      );
+    }
+    if (w.to === Number.POSITIVE_INFINITY && v && w.applied && v.applied !== w.applied) {
+      report(
+        'I3',
+        `suspended-applied ${ns} ${v.applied}`,
+        `${ns}: applied moved from ${w.applied} to ${v.applied ?? '(none)'} while suspended`,
+      );
+    }
+  }
 }
 
 /** I3: applied is a valid set of this run. */
@@ -458,6 +650,27 @@ function checkVersionFinal(ctx: Ctx, v: VersionView, report: Report): void {
       );
     }
   } else checkDeployedOld(ctx, v, report);
+  checkPostFinal(ctx, v, report);
+}
+
+/**
+ * I3 at quiescence, the head deployable and applied: a failing post Job shows as Ready=False
+ * PostPhaseFailed (no S3 outcome changes: I2); otherwise Ready=True.
+ */
+function checkPostFinal(ctx: Ctx, v: VersionView, report: Report): void {
+  const head = ctx.seen.at(-1)?.sha7;
+  const m = head ? meaningAt(ctx, head) : undefined;
+  if (!head || m?.status !== 'valid' || v.applied !== head || v.deployed !== head) return;
+  if (!Object.values(m.deployments).every((i) => i.schedulable)) return;
+  const ready = v.status?.conditions?.find((c) => c.type === 'Ready');
+  const want = m.post?.fails ? { status: 'False', reason: 'PostPhaseFailed' } : { status: 'True' };
+  if (ready?.status !== want.status || (want.reason && ready.reason !== want.reason)) {
+    report(
+      'I3',
+      `ready-final ${ctx.ns}`,
+      `${ctx.ns}: at quiescence Ready is ${ready?.status}/${ready?.reason} (${ready?.message?.slice(0, 120)}), expected ${want.status}${want.reason ? `/${want.reason}` : ''} (${m.post ? `post Job v${m.post.v}${m.post.fails ? ' fails' : ''}` : 'no post Job'})`,
+    );
+  }
 }
 
 /**
@@ -484,8 +697,16 @@ function checkDeployedOld(ctx: Ctx, v: VersionView, report: Report): void {
   }
 }
 
+/** How the objects of a set are checked: mid-run, or at quiescence (strict prune, Jobs). */
+export interface ObjectCheck {
+  /** At quiescence: nothing managed outside the set, every Job of the set as it ends. */
+  strictPrune: boolean;
+  /** The set is the head's and every Deployment can be healthy: its post phase ran. */
+  postRan?: boolean;
+}
+
 /** I1: the objects of the set at `sha7` (valid) are in the cluster with their fields. */
-export function objectMismatches(ctx: Ctx, sha7: string, live: LiveObject[], strictPrune: boolean): string[] {
+export function objectMismatches(ctx: Ctx, sha7: string, live: LiveObject[], check: ObjectCheck): string[] {
   const m = meaningAt(ctx, sha7);
   if (m?.status !== 'valid') return [];
   const problems: string[] = [];
@@ -493,17 +714,60 @@ export function objectMismatches(ctx: Ctx, sha7: string, live: LiveObject[], str
   for (const want of m.objects) {
     const got = find(want.kind, want.name);
     const id = `${want.kind}/${want.name}`;
-    if (got) problems.push(...fieldProblems(id, want, got));
+    if (want.kind === 'Job') problems.push(...jobProblems(want, got, check));
+    else if (got) problems.push(...fieldProblems(id, want, got));
     else problems.push(`${id} is missing`);
   }
-  if (strictPrune) {
-    for (const o of live) {
-      if (!(MANAGED_BY in o.labels)) continue;
-      if (!m.objects.some((w) => w.kind === o.kind && w.name === o.name))
-        problems.push(`${o.kind}/${o.name} was not pruned`);
-    }
-  }
+  problems.push(...preOrderProblems(ctx, sha7, live));
+  if (check.strictPrune) problems.push(...unpruned(m, live, check));
   return problems;
+}
+
+/** I1 at quiescence: managed objects the set does not have. */
+function unpruned(m: NsMeaning, live: LiveObject[], check: ObjectCheck): string[] {
+  // The post Job of a set whose post phase has not run may be an older one.
+  const owed = (o: LiveObject) => o.kind === 'Job' && o.name === jobNames.post && !check.postRan;
+  return live
+    .filter((o) => MANAGED_BY in o.labels && !owed(o))
+    .filter((o) => !m.objects.some((w) => w.kind === o.kind && w.name === o.name))
+    .map((o) => `${o.kind}/${o.name} was not pruned`);
+}
+
+/** I1 at quiescence: the set's pre Job completed (post: as it ends, once the post phase ran). */
+function jobProblems(
+  want: NsMeaning['objects'][number],
+  got: LiveObject | undefined,
+  check: ObjectCheck,
+): string[] {
+  if (!check.strictPrune || (want.phase === 'post' && !check.postRan)) return [];
+  const id = `Job/${want.name}`;
+  if (!got) return [`${id} (${want.phase}) is missing`];
+  const problems = fieldProblems(id, want, got);
+  const end = want.fails ? 'failed' : 'complete';
+  if (got.job !== end) problems.push(`${id} (${want.phase}) is ${got.job}, want ${end}`);
+  return problems;
+}
+
+/**
+ * I1: every time the set at `sha7` was applied (its main phase), its pre Job had completed: the
+ * live Job of that spec, if it existed then, completed no later than that `applied` line.
+ */
+function preOrderProblems(ctx: Ctx, sha7: string, live: LiveObject[]): string[] {
+  const pre = meaningAt(ctx, sha7)?.objects.find((o) => o.kind === 'Job' && o.phase === 'pre');
+  const job = live.find((o) => o.kind === 'Job' && o.name === pre?.name);
+  if (!pre || !job?.created || job.image !== pre.image) return [];
+  // Timestamps are whole seconds: the Job surely existed at `at` when created + 1 s <= at.
+  const created = job.created;
+  const applies = ctx.appliedTimeline.filter(
+    (a) => a.sha7 === sha7 && a.phase === 'main' && a.at >= created + 1000,
+  );
+  const first = applies[0];
+  if (!first || (job.completed !== undefined && job.completed <= first.at)) return [];
+  const when =
+    job.completed === undefined ? `is ${job.job}` : `completed ${new Date(job.completed).toISOString()}`;
+  return [
+    `Job/${pre.name} (pre) ${when}, but the rest of ${sha7} was applied at ${new Date(first.at).toISOString()}`,
+  ];
 }
 
 /** I1: the hand-made objects are as they were made. */
@@ -541,5 +805,7 @@ function fieldProblems(id: string, want: NsMeaning['objects'][number], got: Live
   if (want.data && JSON.stringify(got.data) !== JSON.stringify(want.data))
     problems.push(`${id} data ${JSON.stringify(got.data)}, want ${JSON.stringify(want.data)}`);
   if (want.port && got.port !== want.port) problems.push(`${id} port ${got.port}, want ${want.port}`);
+  if (want.track && got.selector?.track !== want.track)
+    problems.push(`${id} selector ${JSON.stringify(got.selector)}, want track ${want.track}`);
   return problems;
 }

@@ -21,11 +21,22 @@ export function seenList(logs: LogEntry[]): Seen[] {
     }));
 }
 
-/** Every `applied` line for `ns` (logged when objects changed), in time order. */
-export function appliedLogged(logs: LogEntry[], ns: string): { at: number; sha7: string }[] {
+export interface AppliedLine {
+  at: number;
+  sha7: string;
+  /** pre, main (the set: `applied` moves after it) or post; main when the line has none. */
+  phase: 'pre' | 'main' | 'post';
+}
+
+/** Every `applied` line for `ns` (logged when objects of a phase changed), in time order. */
+export function appliedLogged(logs: LogEntry[], ns: string): AppliedLine[] {
   return logs
     .filter((l) => l.msg === 'applied' && l.namespace === ns && typeof l.sha === 'string')
-    .map((l) => ({ at: Date.parse(l.time ?? ''), sha7: l.sha as string }));
+    .map((l) => ({
+      at: Date.parse(l.time ?? ''),
+      sha7: l.sha as string,
+      phase: l.phase === 'pre' || l.phase === 'post' ? l.phase : 'main',
+    }));
 }
 
 /** Error lines for (ns, sha7): the operator recorded a failure of that sha. */
@@ -73,7 +84,7 @@ export interface VersionView {
   status?: {
     lastError?: string;
     pending?: { key: string }[];
-    conditions?: { type: string; status: string }[];
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
   };
 }
 
@@ -94,6 +105,12 @@ export interface LiveObject {
   nodeSelector?: Record<string, string>;
   data?: Record<string, string>;
   port?: number;
+  /** A Deployment's selector labels. */
+  selector?: Record<string, string>;
+  /** A Job: complete, failed or still active; when it was created and completed (ms, whole seconds). */
+  job?: 'complete' | 'failed' | 'active';
+  created?: number;
+  completed?: number;
   managers: string[];
 }
 
@@ -103,11 +120,14 @@ interface RawObject {
     labels?: Record<string, string>;
     resourceVersion: string;
     generation?: number;
+    creationTimestamp?: string;
     managedFields?: { manager?: string }[];
   };
   data?: Record<string, string>;
+  status?: { completionTime?: string; conditions?: { type: string; status: string }[] };
   spec?: {
     ports?: { port: number }[];
+    selector?: { matchLabels?: Record<string, string> };
     template?: {
       spec?: { containers?: { name: string; image: string }[]; nodeSelector?: Record<string, string> };
     };
@@ -120,6 +140,7 @@ export async function liveObjects(cp: ControlPlane, ns: string): Promise<LiveObj
     ['Deployment', `/apis/apps/v1/namespaces/${ns}/deployments`],
     ['ConfigMap', `/api/v1/namespaces/${ns}/configmaps`],
     ['Service', `/api/v1/namespaces/${ns}/services`],
+    ['Job', `/apis/batch/v1/namespaces/${ns}/jobs`],
   ];
   const out: LiveObject[] = [];
   for (const [kind, path] of kinds) {
@@ -145,6 +166,20 @@ function liveObject(kind: string, o: RawObject): LiveObject {
     ...(pod?.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
     ...(o.data ? { data: o.data } : {}),
     ...(o.spec?.ports?.[0] ? { port: o.spec.ports[0].port } : {}),
+    ...(kind === 'Deployment' && o.spec?.selector?.matchLabels
+      ? { selector: o.spec.selector.matchLabels }
+      : {}),
+    ...(kind === 'Job' ? jobFields(o) : {}),
     managers: (o.metadata.managedFields ?? []).map((f) => f.manager ?? ''),
+  };
+}
+
+/** A Job's state and times. */
+function jobFields(o: RawObject): Pick<LiveObject, 'job' | 'created' | 'completed'> {
+  const is = (type: string) => o.status?.conditions?.some((c) => c.type === type && c.status === 'True');
+  return {
+    job: is('Complete') ? 'complete' : is('Failed') ? 'failed' : 'active',
+    ...(o.metadata.creationTimestamp ? { created: Date.parse(o.metadata.creationTimestamp) } : {}),
+    ...(o.status?.completionTime ? { completed: Date.parse(o.status.completionTime) } : {}),
   };
 }
