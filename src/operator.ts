@@ -39,6 +39,8 @@ export class Operator {
   readonly deps: Deps;
   private commit: Commit | undefined;
   private readonly running = new Map<string, Running>();
+  /** Aborts when run() stops (shutdown or a lost lease), not when a newer commit supersedes a pass. */
+  private shutdown: AbortSignal | undefined;
   /** Namespaces found healthy at a sha with nothing left to deliver, and when that check began. */
   private readonly settled = new Map<string, { sha: string; at: number }>();
   private wakeUp: (() => void) | undefined;
@@ -115,6 +117,7 @@ export class Operator {
       if (!lease) return 'stopped';
     }
     const active = lease ? AbortSignal.any([signal, lease.lost]) : signal;
+    this.shutdown = active;
     await this.ensureCrd();
     let delay = this.config.syncIntervalSeconds;
     while (!active.aborted) {
@@ -212,7 +215,7 @@ export class Operator {
       abort,
       done: (async () => {
         await cur?.done.catch(() => {});
-        return this.reconcileNamespace(ns, commit, { signal: abort.signal });
+        return this.reconcileNamespace(ns, commit, { signal: abort.signal, shutdown: this.shutdown });
       })(),
     };
     this.running.set(ns, entry);

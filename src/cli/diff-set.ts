@@ -6,8 +6,8 @@ import { type Config, ConfigError, type Env, loadConfig, logLevel } from '../con
 import { ApiError, KubeClient } from '../kube/client.ts';
 import { fieldChanges, formatDiffs, type ObjectDiff, summary } from '../kube/diff.ts';
 import { RestMapper } from '../kube/mapping.ts';
-import { ApplySetError, setError } from '../kube/plan.ts';
 import { settleLimit } from '../kube/pool.ts';
+import { ApplySetError, setError } from '../kube/set-error.ts';
 import { desired, serverSideApply } from '../kube/ssa.ts';
 import { createLogger } from '../log.ts';
 import { ManifestSetError } from '../manifests/errors.ts';

@@ -52,13 +52,14 @@ class Tracker {
     return [...this.state.values()].every((h) => h.state !== 'InProgress');
   }
 
-  /** `deleted`: its last state (a Job deleted by its TTL once Complete is done; anything else failed). */
+  /** `deleted`: the object is gone and `obj` is its last state. */
   async observe(obj: KubeObject, ref: ObjectRef, deleted = false): Promise<void> {
     const key = refKey(ref);
     if (!this.state.has(key)) return;
     const last = health(obj as Parameters<typeof health>[0]);
+    // A Job deleted once Complete (its TTL) is done; any other deletion while waited for fails.
     const h: Health =
-      deleted && last.state !== 'Ready'
+      deleted && !(ref.kind === 'Job' && last.state === 'Ready')
         ? { state: 'Failed', reason: `${ref.kind}/${ref.name}: deleted while being waited for` }
         : last;
     this.state.set(key, h);

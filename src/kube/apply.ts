@@ -1,8 +1,9 @@
 // Applies the changed objects in dependency order, with bounded concurrency per stage.
 import { failpoint } from '../failpoint.ts';
 import type { KubeObject } from '../manifests/object.ts';
-import { type PlanContext, setError } from './plan.ts';
+import type { PlanContext } from './plan.ts';
 import { settleLimit } from './pool.ts';
+import { setError } from './set-error.ts';
 import { serverSideApply } from './ssa.ts';
 
 /** Kinds others depend on go first; kinds that point at workloads go last. */

@@ -2,12 +2,13 @@
 // the live objects. Nothing is written here; a rejected dry-run fails the set before any write.
 import type { KubeObject } from '../manifests/object.ts';
 import { refKey, refOf } from '../manifests/object.ts';
-import { ApiError, type KubeClient } from './client.ts';
+import type { KubeClient } from './client.ts';
 import { contains, sameObject } from './compare.ts';
 import { hashAnnotation, selector } from './labels.ts';
 import type { RestMapper } from './mapping.ts';
 import { settleLimit } from './pool.ts';
 import { immutableError, immutableFields, recreatable, validateCreate } from './recreate.ts';
+import { setError } from './set-error.ts';
 import { serverSideApply } from './ssa.ts';
 
 export interface Plan {
@@ -21,13 +22,6 @@ export interface Plan {
   live: Map<string, KubeObject>;
   /** Time the LISTs took (ms). */
   listMs: number;
-}
-
-export class ApplySetError extends Error {
-  constructor(readonly failures: { object: string; message: string; status: number }[]) {
-    super(failures.map((f) => `${f.object}: ${f.message}`).join('; '));
-    this.name = 'ApplySetError';
-  }
 }
 
 export interface PlanContext {
@@ -117,16 +111,4 @@ async function listLive(ctx: PlanContext, objects: readonly KubeObject[]): Promi
     );
   }
   return live;
-}
-
-export function setError(
-  errors: { item: { kind: string; metadata: { name: string } }; error: unknown }[],
-): ApplySetError {
-  return new ApplySetError(
-    errors.map(({ item, error }) => ({
-      object: `${item.kind}/${item.metadata.name}`,
-      message: error instanceof Error ? error.message : String(error),
-      status: error instanceof ApiError ? error.status : 0,
-    })),
-  );
 }

@@ -78,6 +78,8 @@ describe('recreatable', () => {
     assert.equal(recreatable(obj('Deployment')), false);
     assert.equal(recreatable(obj('Deployment', { [recreateAnnotation]: 'true' })), true);
     assert.equal(recreatable(obj('Deployment', { [recreateAnnotation]: 'false' })), false);
+    // Deleting a claim deletes its data: never, annotation or not.
+    assert.equal(recreatable(obj('PersistentVolumeClaim', { [recreateAnnotation]: 'true' })), false);
   });
 });
 
@@ -87,5 +89,12 @@ describe('immutableError', () => {
     assert.equal(e.status, 422);
     assert.match(e.message, /^Deployment\/bedrock: spec\.selector: field is immutable; .*recreate: "true"$/);
     assert.doesNotMatch(e.message, /\n/);
+  });
+  it('tells a PersistentVolumeClaim to be migrated by hand, not recreated', () => {
+    const e = immutableError({ ...obj('PersistentVolumeClaim'), metadata: { name: 'data' } }, ['spec']);
+    assert.match(
+      e.message,
+      /^PersistentVolumeClaim\/data: spec: field is immutable; .*never recreated.*by hand$/,
+    );
   });
 });

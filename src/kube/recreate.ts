@@ -5,6 +5,7 @@ import type { KubeObject } from '../manifests/object.ts';
 import { ApiError, type KubeClient, type StatusCause } from './client.ts';
 import { fieldManager, recreateAnnotation } from './labels.ts';
 import type { RestMapper } from './mapping.ts';
+import { ApplySetError } from './set-error.ts';
 
 /** Where the objects live (a PlanContext is one). */
 interface Target {
@@ -27,17 +28,24 @@ export function immutableFields(err: unknown): string[] | undefined {
   return [...new Set(causes.map((c) => c.field ?? 'spec'))];
 }
 
-/** Jobs are recreated when changed (their template never updates); any object by annotation. */
+/**
+ * Jobs are recreated when changed (their template never updates); any object by annotation —
+ * except a PersistentVolumeClaim: deleting it deletes its data.
+ */
 export const recreatable = (o: KubeObject): boolean =>
-  o.kind === 'Job' || o.metadata.annotations?.[recreateAnnotation] === 'true';
+  o.kind === 'Job' ||
+  (o.kind !== 'PersistentVolumeClaim' && o.metadata.annotations?.[recreateAnnotation] === 'true');
 
 /** The one-line error for an immutable change without the opt-in. */
 export function immutableError(o: KubeObject, fields: readonly string[]): ApiError {
+  const how =
+    o.kind === 'PersistentVolumeClaim'
+      ? 'a PersistentVolumeClaim is never recreated (its data would go): migrate it by hand'
+      : `to delete and create the object again, annotate it in git with ${recreateAnnotation}: "true"`;
   return new ApiError(
     422,
     'Invalid',
-    `${o.kind}/${o.metadata.name}: ${fields.join(', ')}: field is immutable; to delete and create the object ` +
-      `again, annotate it in git with ${recreateAnnotation}: "true"`,
+    `${o.kind}/${o.metadata.name}: ${fields.join(', ')}: field is immutable; ${how}`,
   );
 }
 
@@ -57,23 +65,33 @@ export async function validateCreate(ctx: Target, o: KubeObject): Promise<void> 
 }
 
 /**
- * Deletes each object (foreground: a Job's pods and a Deployment's ReplicaSets go first) and waits
- * until it is gone, so the apply that follows creates it and never meets the old one.
+ * Deletes the object (foreground: a Job's pods and a Deployment's ReplicaSets go first) and waits
+ * until it is gone, so the apply that follows creates it and never meets the old one. A refusal or
+ * a deletion that does not end in time is an ApplySetError: a verdict on the commit (4xx).
  */
-export async function deleteAndWait(
-  ctx: Target,
-  objects: readonly KubeObject[],
-  timeoutMs: number,
-): Promise<void> {
+export async function deleteAndWait(ctx: Target, o: KubeObject, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const o of objects) {
+  const name = `${o.kind}/${o.metadata.name}`;
+  try {
     const path = await ctx.mapper.path(o.apiVersion, o.kind, ctx.namespace, o.metadata.name);
     await exists(ctx.client.json('DELETE', path, { body: { propagationPolicy: 'Foreground' } }));
     while (await exists(ctx.client.json('GET', path))) {
       if (Date.now() > deadline)
-        throw new Error(`${o.kind}/${o.metadata.name}: still being deleted after ${timeoutMs / 1000} s`);
+        throw new ApiError(
+          409,
+          'Conflict',
+          `still being deleted after ${timeoutMs / 1000} s (a finalizer holds it)`,
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
+  } catch (err) {
+    throw new ApplySetError([
+      {
+        object: name,
+        message: `cannot recreate it: ${(err as Error).message}`,
+        status: err instanceof ApiError ? err.status : 0,
+      },
+    ]);
   }
 }
 

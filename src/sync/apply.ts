@@ -2,8 +2,8 @@
 // that cannot change in place is deleted first); when the dry-run or the apply fails, say whether
 // that is a verdict on the commit or a hiccup to retry.
 import { applyObjects } from '../kube/apply.ts';
-import { ApplySetError } from '../kube/plan.ts';
 import { deleteAndWait } from '../kube/recreate.ts';
+import { ApplySetError } from '../kube/set-error.ts';
 import { refKey, refOf } from '../manifests/object.ts';
 import { type Phase, phaseOf } from '../manifests/phase.ts';
 import type { Failure, Recorder } from '../version/recorder.ts';
@@ -16,9 +16,9 @@ export async function applyPhase(ctx: SyncContext, rec: Recorder, p: SyncPlan, p
   if (objects.length === 0) return;
   const started = performance.now();
   const again = objects.filter((o) => p.recreate.has(refKey(refOf(o))));
-  if (again.length > 0) {
-    await deleteAndWait(kubeContext(ctx), again, ctx.deps.config.rolloutTimeoutSeconds * 1000);
-    await rec.recreated(again.map(refOf));
+  for (const o of again) {
+    await rec.recreating(refOf(o));
+    await deleteAndWait(kubeContext(ctx), o, ctx.deps.config.rolloutTimeoutSeconds * 1000);
   }
   await applyObjects(kubeContext(ctx), objects);
   ctx.log.debug({ ms: Math.round(performance.now() - started), phase }, 'apply requests done');

@@ -43,7 +43,13 @@ export interface ReconcileOptions {
   dryRun?: boolean;
   /** false: apply and record `applied`, but do not wait for the rollout (sync --once --no-wait). */
   wait?: boolean;
+  /** Stops the pass between stages and ends its rollout wait: a shutdown or a newer commit. */
   signal?: AbortSignal;
+  /**
+   * A shutdown only (not a newer commit): ends the pre phase's wait. A migration Job already
+   * started is waited for, never abandoned to a newer commit that would recreate it mid-run.
+   */
+  shutdown?: AbortSignal;
 }
 
 export interface ReconcileResult {
@@ -86,6 +92,8 @@ export interface SyncContext {
   opts: ReconcileOptions;
   /** Filled in by the stages; returned by reconcile(). */
   result: ReconcileResult;
+  /** The set's Deployments (name → applied-hash), once its manifests are read. */
+  deployments?: ReadonlyMap<string, string>;
 }
 
 export function syncContext(deps: Deps, ns: string, commit: Commit, opts: ReconcileOptions): SyncContext {

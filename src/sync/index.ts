@@ -16,7 +16,7 @@ import {
 } from './context.ts';
 import { deliver, deliverOnTheWay } from './deliver.ts';
 import { manifestFailure, prepared } from './manifests.ts';
-import { jobsRan, postPhase, prePhase } from './phases.ts';
+import { postPhase, prePhase } from './phases.ts';
 import { deploymentHashes, planSet, type SyncPlan } from './plan.ts';
 import { pruneStale, pruneWouldDelete } from './prune.ts';
 import { awaitRollout, followApplied, type Rollout } from './rollout.ts';
@@ -39,6 +39,7 @@ export async function reconcile(
   ctx.log.debug({ ms: set.ms, objects: set.objects.length }, 'manifests loaded');
   failpoint('after-fetch', ns);
   const hashes = deploymentHashes(set.objects);
+  ctx.deployments = hashes;
   const deployments = [...hashes.keys()];
   let p: SyncPlan;
   try {
@@ -77,7 +78,11 @@ export async function reconcile(
   if (opts.wait === false) return withPost(ctx, rec, p, { ready: false });
   // A pre Deployment is settled; waiting on it again decides its outcome (a pre Job may be gone).
   const preDeployments = p.phases.pre.filter((r) => r.kind === 'Deployment');
-  const rollout = await awaitRollout(ctx, rec, { commit, refs: [...preDeployments, ...p.phases.main] });
+  const rollout = await awaitRollout(ctx, rec, {
+    commit,
+    refs: [...preDeployments, ...p.phases.main],
+    jobs: p.jobs,
+  });
   return withPost(ctx, rec, p, rollout);
 }
 
@@ -89,7 +94,6 @@ async function withPost(
   rollout: Rollout,
 ): Promise<ReconcileResult> {
   const waited = ctx.opts.wait !== false;
-  if (rollout.ready) await jobsRan(rec, p, 'main');
   const postError = rollout.ready || !waited ? await postPhase(ctx, rec, p) : undefined;
   const pending = waited ? await deliver(ctx, rec) : undefined;
   const error = rollout.error
@@ -134,6 +138,9 @@ async function failed(ctx: SyncContext, rec: Recorder | undefined, f: Failure): 
   ctx.log.error({ reason: f.reason }, error);
   if (!rec) return { ...ctx.result, error, reason: f.reason };
   await rec.failed(ctx.commit, f);
+  // A transient failure is no verdict: if a newer head comes before a retry applies this commit,
+  // it is decided as one overtaken before its apply.
+  if (!f.signal && ctx.deployments) await rec.overtaken(ctx.sha7, ctx.deployments);
   await deliverOnTheWay(ctx, rec);
   if (ctx.opts.wait !== false) await followApplied(ctx, rec);
   const pending = await deliver(ctx, rec);

@@ -2,8 +2,6 @@
 // Job to Complete) before anything else of the set; `post` ones after the rollout is healthy.
 import { failedPodMessage } from '../health/pods.ts';
 import { waitForRollout } from '../health/wait.ts';
-import type { ObjectRef } from '../manifests/object.ts';
-import type { Phase } from '../manifests/phase.ts';
 import type { Failure, Recorder } from '../version/recorder.ts';
 import { applyFailure, applyPhase } from './apply.ts';
 import type { SyncContext } from './context.ts';
@@ -29,6 +27,10 @@ export async function prePhase(
   if (ctx.opts.signal?.aborted) return 'stopped';
   if (p.phases.pre.length === 0) return undefined;
   const deployments = [...deploymentHashes(set.objects).keys()];
+  // Failed before at this commit: not run again, even if a migration that timed out completed since.
+  const before = rec.status?.preFailed;
+  if (before?.sha === ctx.sha7)
+    return { reason: 'PrePhaseFailed', message: before.message, signal: deployments };
   // Into the inventory before they are written: if git drops them, they are pruned even when this
   // commit never gets past its pre phase.
   await rec.preApplied(p.phases.pre);
@@ -37,8 +39,7 @@ export async function prePhase(
   } catch (err) {
     return applyFailure(err, 'ApplyFailed', set, deployments);
   }
-  const w = await awaitPhase(ctx, 'pre', p.phases.pre);
-  if (w.done) await jobsRan(rec, p, 'pre');
+  const w = await awaitPhase(ctx, rec, p, 'pre');
   if (w.done) return ctx.opts.signal?.aborted ? 'stopped' : undefined;
   return w.stopped ? 'stopped' : { reason: 'PrePhaseFailed', message: w.error, signal: deployments };
 }
@@ -53,9 +54,8 @@ export async function postPhase(ctx: SyncContext, rec: Recorder, p: SyncPlan): P
   try {
     await applyPhase(ctx, rec, p, 'post');
     if (ctx.opts.wait !== false) {
-      const w = await awaitPhase(ctx, 'post', p.phases.post);
-      if (w.done) await jobsRan(rec, p, 'post');
-      else if (!w.stopped) error = w.error;
+      const w = await awaitPhase(ctx, rec, p, 'post');
+      if (!w.done && !w.stopped) error = w.error;
     }
   } catch (err) {
     error = `post phase: ${(err as Error).message}`;
@@ -64,24 +64,29 @@ export async function postPhase(ctx: SyncContext, rec: Recorder, p: SyncPlan): P
   return error;
 }
 
-/** The phase's Jobs completed: once deleted (their TTL), they are not created, so not run, again. */
-export function jobsRan(rec: Recorder, p: SyncPlan, phase: Phase): Promise<void> {
-  const names = Object.values(p.jobs).flatMap((js) => js.map((e) => e.slice(0, e.lastIndexOf('@'))));
-  return rec.jobsRan(p.jobs[phase], new Set(names));
-}
-
+/** Waits for the phase's objects; each Job seen Complete is recorded as run. */
 async function awaitPhase(
   ctx: SyncContext,
+  rec: Recorder,
+  p: SyncPlan,
   phase: 'pre' | 'post',
-  refs: readonly ObjectRef[],
 ): Promise<PhaseWait> {
   const { client, mapper, config } = ctx.deps;
+  const refs = p.phases[phase];
+  // A newer commit does not end the pre phase's wait (a migration is never abandoned mid-run, nor
+  // recreated under it by the next pass); a shutdown does.
+  const signal = phase === 'pre' ? ctx.opts.shutdown : ctx.opts.signal;
+  const ran: string[] = [];
   const wait = await waitForRollout({ client, mapper }, ctx.ns, refs, {
     timeoutMs: config.rolloutTimeoutSeconds * 1000,
-    signal: ctx.opts.signal,
+    signal,
+    onReady: (ref) => {
+      if (ref.kind === 'Job') ran.push(ref.name);
+    },
   });
+  await rec.jobsRan(p.jobs, ran); // each completed Job, even when another object of the phase failed
   if (wait.notReady.length === 0) return { done: true };
-  if (ctx.opts.signal?.aborted) return { done: false, stopped: true };
+  if (signal?.aborted) return { done: false, stopped: true };
   const details = await Promise.all(
     wait.notReady.map(async (n) => {
       const pod =

@@ -14,8 +14,8 @@ export interface SyncPlan {
   recreate: Set<string>;
   /** The set's objects by phase (the annotation), to wait for: pre first, post last. */
   phases: Record<Phase, ObjectRef[]>;
-  /** The Jobs of the set by phase, as `name@applied-hash` (recorded once they completed). */
-  jobs: Record<Phase, string[]>;
+  /** The set's Jobs: name → `name@applied-hash` (recorded once seen Complete: status.ranJobs). */
+  jobs: Map<string, string>;
   /** Every object of the set, as the inventory records it. */
   refs: ObjectRef[];
   /** Objects of the last inventory that git no longer has. */
@@ -55,11 +55,11 @@ export async function planSet(
   ctx.result.changed = p.changed.map(refOf);
   ctx.result.unchanged = p.unchanged.length;
   const phases: Record<Phase, ObjectRef[]> = { pre: [], main: [], post: [] };
-  const jobs: Record<Phase, string[]> = { pre: [], main: [], post: [] };
+  const jobs = new Map<string, string>();
   for (const [i, o] of objects.entries()) {
     const ref = refs[i] as ObjectRef;
     if (o.kind === 'Job')
-      jobs[phaseOf(o)].push(`${o.metadata.name}@${o.metadata.annotations?.[hashAnnotation]}`);
+      jobs.set(o.metadata.name, `${o.metadata.name}@${o.metadata.annotations?.[hashAnnotation]}`);
     // A Job that ran at this spec and is gone since is not waited for: it will not come back.
     if (!p.ranAndGone.has(refKey(ref))) phases[phaseOf(o)].push(ref);
   }

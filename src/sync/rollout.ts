@@ -14,6 +14,8 @@ export interface RolloutTarget {
   refs: readonly ObjectRef[];
   /** false: decide outcomes and `deployed` only; the conditions belong to a failed head. */
   conditions?: boolean;
+  /** The set's Jobs (name → `name@applied-hash`): one seen Complete is recorded as run. */
+  jobs?: ReadonlyMap<string, string>;
 }
 
 export interface Rollout {
@@ -38,15 +40,18 @@ export async function awaitRollout(ctx: SyncContext, rec: Recorder, t: RolloutTa
     const st = rec.status?.deployments?.[d];
     return [sha7, ...(st?.sha === sha7 ? (st.also ?? []) : [])];
   };
+  const completed: string[] = [];
   const wait = await waitForRollout({ client, mapper }, ctx.ns, t.refs, {
     timeoutMs: alreadyFailed ? 2_000 : config.rolloutTimeoutSeconds * 1000,
     signal: ctx.opts.signal,
     onReady: async (ref) => {
+      if (ref.kind === 'Job') completed.push(ref.name);
       // Once per (deployment, sha): pairs decided before are skipped.
       if (ref.kind === 'Deployment' && (await rec.deploymentHealthy(ref.name, shasOf(ref.name))))
         ctx.log.info({ deployment: ref.name }, 'deployment healthy');
     },
   });
+  if (t.jobs) await rec.jobsRan(t.jobs, completed); // even when another object failed
   if (wait.notReady.length === 0) {
     await rec.deployed(sha7, conditions);
     return { ready: true };
@@ -79,8 +84,8 @@ export async function followApplied(ctx: SyncContext, rec: Recorder): Promise<vo
   const states = Object.values(status?.deployments ?? {});
   if (!applied || !states.some((st) => waiting(st) && st.sha === short(applied))) return;
   const commit = { sha: applied, author: status?.author ?? '', message: status?.message ?? '' };
-  // The pre and post objects are not the applied set's rollout (a failed pre Job of the head is
-  // in the inventory too, to be pruned); a pre Deployment is, as its outcome is decided by it.
-  const refs = (status?.inventory ?? []).filter((r) => !r.phase || r.kind === 'Deployment');
+  // The pre and post objects are not the applied set's rollout: the inventory also holds the pre
+  // objects of a head that failed (to prune them), a pre Deployment among them at the head's spec.
+  const refs = (status?.inventory ?? []).filter((r) => !r.phase);
   await awaitRollout(ctx, rec, { commit, refs, conditions: false });
 }

@@ -32,7 +32,6 @@ import type {
   HistoryEntry,
   PendingFile,
   Version,
-  VersionStatus,
   VersionStatusPatch,
 } from './types.ts';
 
@@ -109,10 +108,14 @@ export class Recorder {
       : undefined;
     // A definite failure ends this commit's sync; it replaces no rollout (it applied nothing).
     const step = { result: 'Failed' as const, reason: `${f.reason}: ${oneLine(message)}` };
+    // A failed pre phase is not run again at this commit (a migration that timed out may still
+    // complete: the commit CI was told failed must not roll out after all).
+    const preFailed = f.reason === 'PrePhaseFailed' ? { preFailed: { sha: short(sha), message } } : {};
     const history = definite ? historyWith(this.status?.history, commit, step, false) : undefined;
     await this.patch({
       ...told,
       ...(history ? { history } : {}),
+      ...preFailed,
       ...(definite && this.status?.overtaken?.length ? { overtaken: [] } : {}),
       lastError: message,
       conditions: setConditions(
@@ -173,8 +176,11 @@ export class Recorder {
   async overtaken(sha7: string, deployments: ReadonlyMap<string, string>): Promise<void> {
     const list = this.status?.overtaken ?? [];
     if (deployments.size === 0 || this.version.applied === sha7 || list.some((o) => o.sha === sha7)) return;
-    const entry = { sha: sha7, deployments: Object.fromEntries(deployments) };
-    await this.patch({ overtaken: [...list, entry].slice(-overtakenLimit) });
+    const all = [...list, { sha: sha7, deployments: Object.fromEntries(deployments) }];
+    // The oldest beyond the limit are decided now, not forgotten: superseded by this newer head.
+    const dropped = all.slice(0, Math.max(0, all.length - overtakenLimit));
+    const told = this.outcomes(supersedeOvertaken({ overtaken: dropped }, sha7));
+    await this.patch({ ...told, overtaken: all.slice(-overtakenLimit) });
   }
 
   /** The stale objects are gone (or kept by annotation): the inventory is the set again. */
@@ -273,9 +279,12 @@ export class Recorder {
    */
   async postFailed(sha7: string, why: string): Promise<void> {
     const message = redact(why);
-    if (this.status?.lastError !== message)
+    // Once per commit and failure: the same head is tried again at every poll.
+    const postFailed = `${sha7}: ${message}`;
+    if (this.status?.postFailed !== postFailed)
       await this.event({ type: 'Warning', reason: 'PostPhaseFailed', message });
     await this.patch({
+      postFailed,
       lastError: message,
       conditions: setConditions(this.status?.conditions, {
         type: 'Ready',
@@ -298,24 +307,25 @@ export class Recorder {
   }
 
   /**
-   * Jobs that completed, as `name@applied-hash`; `inSet` are the set's Job names (entries of
-   * Jobs git no longer has are dropped).
+   * `completed` Jobs were seen Complete. `jobs` are the set's Jobs (name → `name@applied-hash`):
+   * entries of Jobs git no longer has are dropped.
    */
-  async jobsRan(ran: readonly string[], inSet: ReadonlySet<string>): Promise<void> {
+  async jobsRan(jobs: ReadonlyMap<string, string>, completed: readonly string[]): Promise<void> {
+    const ran = completed.flatMap((n) => jobs.get(n) ?? []);
+    if (ran.length === 0) return;
     const name = (e: string) => e.slice(0, e.lastIndexOf('@'));
-    const fresh = new Set(ran.map(name));
+    const fresh = new Set(completed);
     const old = this.status?.ranJobs ?? [];
-    const next = [...old.filter((e) => inSet.has(name(e)) && !fresh.has(name(e))), ...ran].sort();
+    const next = [...old.filter((e) => jobs.has(name(e)) && !fresh.has(name(e))), ...ran].sort();
     if (next.join() !== [...old].sort().join()) await this.patch({ ranJobs: next });
   }
 
-  /** Objects deleted to be created again (an immutable change, opted in): an Event says which. */
-  async recreated(refs: readonly ObjectRef[]): Promise<void> {
-    const what = refs.map((r) => `${r.kind}/${r.name}`).join(', ');
+  /** An object is about to be deleted to be created again (an immutable change): an Event says so first. */
+  async recreating(ref: ObjectRef): Promise<void> {
     await this.event({
       type: 'Normal',
       reason: 'Recreated',
-      message: `deleted and created again (a change that cannot be made in place): ${what}`,
+      message: `${ref.kind}/${ref.name}: deleted and created again (a change that cannot be made in place)`,
     });
   }
 

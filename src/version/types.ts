@@ -80,6 +80,10 @@ export interface VersionStatus {
    * failure of another head supersedes them all.
    */
   overtaken?: { sha: string; deployments: Record<string, string> }[];
+  /** The commit whose pre phase failed, and why: it is not run again (a new commit is). */
+  preFailed?: { sha: string; message: string };
+  /** `sha7: message` of the last post phase failure: its Event is emitted once. */
+  postFailed?: string;
   /** Last sync that found the namespace healthy; a heartbeat refreshed every 5 minutes at most. */
   lastSyncTime?: string;
 }

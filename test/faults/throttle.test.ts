@@ -197,13 +197,15 @@ test('throttling: APF rejects the operator (429, Retry-After) through a 304-obje
     await assertS3Once(w, ns, 'bedrock', sha);
     assert.deepEqual(await w.s3.listKeys(`iowa-a/${ns}/bedrock/${short(sha)}.failed`), [], 'a .failed file');
 
+    // The logs first, then the metric: the operator is still running, and a retry is logged only
+    // after its rejection was counted — read the other way round, one in between is a false excess.
+    const logs = await p.logs();
     // APF really rejected this operator's requests, under our priority level.
     const rejected = (await apf('rejected_requests_total', level)) - rejectedBefore;
     assert.ok(rejected > 0, 'APF rejected nothing: the operator was not throttled');
 
     // Each 429 was retried after exactly the Retry-After the apiserver sent (whole seconds; the
     // client caps a wait at 30 s), never after the client's own fallback backoff.
-    const logs = await p.logs();
     const throttled = logs.filter((l) => l.msg === 'apiserver throttled, retrying') as unknown as Throttled[];
     const by429 = throttled.filter((t) => t.status === 429);
     assert.ok(by429.length > 0, 'no throttled retry logged');

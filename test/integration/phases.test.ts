@@ -26,7 +26,7 @@ after(async () => {
 /** A Job of one container; `fail` makes its pod fail with that termination message (kwok stage). */
 function job(
   name: string,
-  opts: { phase: 'pre' | 'post'; image: string; fail?: string; ttl?: number },
+  opts: { phase: 'pre' | 'post'; image: string; fail?: string; ttl?: number; gated?: boolean },
 ): string {
   const podAnnotations = opts.fail ? { [failAnnotation]: opts.fail } : {};
   return `${JSON.stringify({
@@ -38,7 +38,12 @@ function job(
       ...(opts.ttl === undefined ? {} : { ttlSecondsAfterFinished: opts.ttl }),
       template: {
         metadata: { annotations: podAnnotations },
-        spec: { restartPolicy: 'Never', containers: [{ name, image: opts.image }] },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name, image: opts.image }],
+          // A gated pod is not scheduled, so the Job runs until the test removes the gate.
+          ...(opts.gated ? { schedulingGates: [{ name: 'testbed/hold' }] } : {}),
+        },
       },
     },
   })}\n`;
@@ -183,11 +188,50 @@ test("a failed pre Job applies nothing else; the Deployment gets its .failed fil
   assert.equal(v?.applied === short(sha), false, 'applied moved past a failed pre phase');
 });
 
+test('a pre phase that timed out is not rolled out later, when its Job completes after all', async () => {
+  const before = imageOf(await deployment());
+  const sha = await w.repo.commit(
+    {
+      ...app('4b'),
+      [`${folder}/migrate-4.yaml`]: null,
+      [`${folder}/slow.yaml`]: job('slow', { phase: 'pre', image: 'slow:1', gated: true }),
+    },
+    'a migration slower than ROLLOUT_TIMEOUT',
+  );
+  const timedOut = await w.cli(['sync', '--once'], { ROLLOUT_TIMEOUT: '3' });
+  assert.equal(timedOut.code, 1, timedOut.stdout + timedOut.stderr);
+  assert.match(timedOut.stdout + timedOut.stderr, /pre phase not done after 3 s: Job\/slow/);
+  assert.match(
+    (await w.s3.getObject(`iowa-a/${ns}/bedrock/${short(sha)}.failed`)) ?? '',
+    /^\S+ PrePhaseFailed: /,
+  );
+  // The migration completes after all; CI was told the commit failed: it must not roll out now.
+  const pods = await get<{ items: { metadata: { name: string } }[] }>(
+    `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent('batch.kubernetes.io/job-name=slow')}`,
+  );
+  const pod = pods?.items[0]?.metadata.name;
+  assert.ok(pod);
+  await w.cp.request(
+    'PATCH',
+    `/api/v1/namespaces/${ns}/pods/${pod}`,
+    { spec: { schedulingGates: [] } },
+    'application/merge-patch+json',
+  );
+  for (let i = 0; !complete(await jobOf('slow')) && i < 300; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.ok(complete(await jobOf('slow')), 'the slow migration did not complete');
+  const again = await w.cli(['sync', '--once']);
+  assert.equal(again.code, 1, again.stdout + again.stderr);
+  assert.equal(imageOf(await deployment()), before, 'a commit told failed rolled out after all');
+  assert.equal((await w.version(ns))?.applied === short(sha), false);
+});
+
 test('a post Job runs after the rollout is healthy; its failure is on the Version, the success file stands', async () => {
   const sha = await w.repo.commit(
     {
       ...app('5'),
       [`${folder}/migrate-4.yaml`]: null,
+      [`${folder}/slow.yaml`]: null,
       [`${folder}/notify.yaml`]: job('notify', {
         phase: 'post',
         image: 'notify:1',
@@ -220,6 +264,81 @@ test('a post Job runs after the rollout is healthy; its failure is on the Versio
   );
 });
 
+test('a newer commit during a running migration: it is neither cut nor recreated under it; the image commit rides on the newer rollout', async () => {
+  const key = (sha: string) => `iowa-a/${ns}/bedrock/${short(sha)}`;
+  const before = imageOf(await deployment());
+  const pods = async () =>
+    (
+      (
+        await get<{ items: { metadata: { name: string; uid: string } }[] }>(
+          `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent('batch.kubernetes.io/job-name=migrate-7')}`,
+        )
+      )?.items ?? []
+    ).map((p) => p.metadata.name);
+  /** The one pod of Job/migrate-7 while the Job is the one of `uid`. */
+  const podOfJob = async (uid: string | undefined) => {
+    for (let i = 0; i < 300; i++) {
+      const job = await jobOf('migrate-7');
+      const names = await pods();
+      if (job?.metadata.uid === uid && names.length === 1) return names[0] as string;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no pod of Job/migrate-7 ${uid}`);
+  };
+  const release = async (pod: string) => {
+    const res = await w.cp.request(
+      'PATCH',
+      `/api/v1/namespaces/${ns}/pods/${pod}`,
+      { spec: { schedulingGates: [] } },
+      'application/merge-patch+json',
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  };
+  const migration = (image: string) => job('migrate-7', { phase: 'pre', image, gated: true });
+  const { a, b } = await w.withOperator({ GIT_SYNC_INTERVAL: '0.5' }, async () => {
+    const a = await w.repo.commit(
+      { ...app('7'), [`${folder}/notify.yaml`]: null, [`${folder}/migrate-7.yaml`]: migration('migrate:7') },
+      'bedrock 7 and its migration',
+    );
+    for (let i = 0; !(await jobOf('migrate-7')) && i < 300; i++) await new Promise((r) => setTimeout(r, 100));
+    const uid = (await jobOf('migrate-7'))?.metadata.uid;
+    const pod = await podOfJob(uid);
+    // The next commit changes the migration (a fix to it), bedrock's spec stays a's.
+    const b = await w.repo.commit(
+      { [`${folder}/migrate-7.yaml`]: migration('migrate:7b') },
+      'migration fixed',
+    );
+    await new Promise((r) => setTimeout(r, 3000)); // several polls see b
+    assert.equal(
+      (await jobOf('migrate-7'))?.metadata.uid,
+      uid,
+      'the running migration was recreated under it',
+    );
+    assert.deepEqual(await pods(), [pod], 'the running migration was cut');
+    assert.equal(imageOf(await deployment()), before, 'rolled out before the migration completed');
+    await release(pod); // a's migration completes; then b's pass recreates the Job and runs it
+    await w.waitVersion(
+      ns,
+      'the new migration started',
+      (v) => v.status?.overtaken?.some((o) => o.sha === short(a)) ?? false,
+    );
+    let next: string | undefined;
+    for (let i = 0; (!next || next === uid) && i < 300; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      next = (await jobOf('migrate-7'))?.metadata.uid; // undefined between the delete and the create
+    }
+    await release(await podOfJob(next));
+    await w.waitVersion(ns, 'b deployed', (v) => v.deployed === short(b));
+    return { a, b };
+  });
+  assert.equal(imageOf(await deployment()), 'mozmeao/bedrock:7');
+  // a was overtaken after its pre phase; b has bedrock's spec of a: its rollout decides both.
+  for (const sha of [a, b]) {
+    assert.ok(await w.s3.getObject(key(sha)), `no success file for ${short(sha)}`);
+    assert.equal(await w.s3.getObject(`${key(sha)}.failed`), undefined);
+  }
+});
+
 test('an immutable selector change fails the set naming field, file and opt-in; with recreate it is deleted and created', async () => {
   const selectorChange = (annotate: boolean) => {
     const files = app('6');
@@ -237,6 +356,9 @@ test('an immutable selector change fails the set naming field, file and opt-in; 
     };
   };
   const before = await deployment();
+  const debug = () =>
+    w.kubectl('-n', ns, 'get', 'configmap', 'bedrock-config', '-o', 'jsonpath={.data.DEBUG}');
+  const debugBefore = await debug();
   const refused = await w.repo.commit(selectorChange(false), 'a new selector, no opt-in');
   const res = await w.cli(['sync', '--once']);
   assert.equal(res.code, 1, res.stdout + res.stderr);
@@ -247,11 +369,8 @@ test('an immutable selector change fails the set naming field, file and opt-in; 
   );
   assert.match(out, new RegExp(`${recreateAnnotation}: "true"`));
   assert.equal((await deployment())?.metadata.uid, before?.metadata.uid);
-  assert.equal(
-    await w.kubectl('-n', ns, 'get', 'configmap', 'bedrock-config', '-o', 'jsonpath={.data.DEBUG}'),
-    'false',
-    'part of a refused set was applied',
-  );
+  assert.equal(await debug(), debugBefore, 'part of a refused set was applied');
+  assert.notEqual(debugBefore, 'true');
   assert.match(
     (await w.s3.getObject(`iowa-a/${ns}/bedrock/${short(refused)}.failed`)) ?? '',
     /^\S+ DryRunRejected: /,
