@@ -26,7 +26,7 @@ export async function prePhase(
 ): Promise<Failure | 'stopped' | undefined> {
   if (ctx.opts.signal?.aborted) return 'stopped';
   if (p.phases.pre.length === 0) return undefined;
-  const deployments = [...deploymentHashes(set.objects).keys()];
+  const deployments = [...(ctx.deployments ?? deploymentHashes(set.objects)).keys()];
   // Failed before at this commit: not run again, even if a migration that timed out completed since.
   const before = rec.status?.preFailed;
   if (before?.sha === ctx.sha7)

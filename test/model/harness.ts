@@ -479,7 +479,11 @@ export class Real {
       target === ctx.seen.at(-1)?.sha7 &&
       !!tm &&
       Object.values(tm.deployments).every((d) => d.schedulable);
-    const check = { strictPrune: ctx.final, postRan };
+    // A newer head whose pre phase failed applied its pre Job (and nothing else): it stays until a
+    // set without it is applied.
+    const after = ctx.seen.slice(ctx.seen.map((x) => x.sha7).lastIndexOf(target ?? '') + 1);
+    const laterPre = after.some((x) => meaningAt(ctx, x.sha7)?.status === 'prefail');
+    const check = { strictPrune: ctx.final, postRan, laterPre };
     const problems = target
       ? objectMismatches(ctx, target, live, check).map((p) => `${p} (set of ${target})`)
       : [];

@@ -703,6 +703,8 @@ export interface ObjectCheck {
   strictPrune: boolean;
   /** The set is the head's and every Deployment can be healthy: its post phase ran. */
   postRan?: boolean;
+  /** A later head's pre phase failed: its pre Job was applied and may be there. */
+  laterPre?: boolean;
 }
 
 /** I1: the objects of the set at `sha7` (valid) are in the cluster with their fields. */
@@ -726,7 +728,9 @@ export function objectMismatches(ctx: Ctx, sha7: string, live: LiveObject[], che
 /** I1 at quiescence: managed objects the set does not have. */
 function unpruned(m: NsMeaning, live: LiveObject[], check: ObjectCheck): string[] {
   // The post Job of a set whose post phase has not run may be an older one.
-  const owed = (o: LiveObject) => o.kind === 'Job' && o.name === jobNames.post && !check.postRan;
+  const owed = (o: LiveObject) =>
+    o.kind === 'Job' &&
+    ((o.name === jobNames.post && !check.postRan) || (o.name === jobNames.pre && !!check.laterPre));
   return live
     .filter((o) => MANAGED_BY in o.labels && !owed(o))
     .filter((o) => !m.objects.some((w) => w.kind === o.kind && w.name === o.name))
@@ -740,6 +744,8 @@ function jobProblems(
   check: ObjectCheck,
 ): string[] {
   if (!check.strictPrune || (want.phase === 'post' && !check.postRan)) return [];
+  // A later head's failed pre phase may have replaced it with its own (failed) Job.
+  if (want.phase === 'pre' && check.laterPre) return [];
   const id = `Job/${want.name}`;
   if (!got) return [`${id} (${want.phase}) is missing`];
   const problems = fieldProblems(id, want, got);
