@@ -8,7 +8,7 @@ import { fieldChanges, formatDiffs, type ObjectDiff, summary } from '../kube/dif
 import { RestMapper } from '../kube/mapping.ts';
 import { settleLimit } from '../kube/pool.ts';
 import { ApplySetError, setError } from '../kube/set-error.ts';
-import { desired, serverSideApply } from '../kube/ssa.ts';
+import { serverSideApply } from '../kube/ssa.ts';
 import { createLogger } from '../log.ts';
 import { ManifestSetError } from '../manifests/errors.ts';
 import { parseSet } from '../manifests/load.ts';
@@ -19,7 +19,7 @@ import { redact } from '../source/redact.ts';
 import { short } from '../source/sha.ts';
 import { applyFailure } from '../sync/apply.ts';
 import { type Deps, type Prepared, type SyncContext, syncContext } from '../sync/context.ts';
-import { type ManifestSet, manifestFailure, prepared } from '../sync/manifests.ts';
+import { asSent, type ManifestSet, manifestFailure, prepared } from '../sync/manifests.ts';
 import { planSet, type SyncPlan } from '../sync/plan.ts';
 import { pruneWouldDelete } from '../sync/prune.ts';
 import { VersionStore } from '../version/store.ts';
@@ -132,15 +132,7 @@ async function localTarget(dir: string): Promise<Target> {
   const sha = 'local';
   const set = (ns: string): Prepared => {
     try {
-      const parsed = parseSet(dir, ns, files);
-      // As sync/manifests.ts: each object as sent, and its file:line for messages.
-      const where = new Map(
-        parsed.objects.map((o) => [
-          `${o.object.kind}/${o.object.metadata.name}`,
-          `${o.source.replace(/#\d+$/, '')}:${o.line}`,
-        ]),
-      );
-      return { sha, objects: parsed.objects.map((o) => desired(o.object, ns)), where, ms: 0 };
+      return asSent(parseSet(dir, ns, files).objects, ns, sha);
     } catch (error) {
       if (!(error instanceof ManifestSetError)) throw error;
       return { sha, error };

@@ -4,6 +4,7 @@ import { desired } from '../kube/ssa.ts';
 import { ManifestError, ManifestSetError } from '../manifests/errors.ts';
 import { loadNamespace } from '../manifests/load.ts';
 import type { ObjectRef } from '../manifests/object.ts';
+import type { ParsedObject } from '../manifests/parse.ts';
 import type { Failure } from '../version/recorder.ts';
 import type { Deps, Prepared } from './context.ts';
 
@@ -21,15 +22,7 @@ export function prepared(deps: Deps, ns: string, sha: string): Promise<Prepared>
 function load(deps: Deps, ns: string, sha: string): Promise<Prepared> {
   const started = performance.now();
   const p: Promise<Prepared> = loadNamespace(deps.git, sha, deps.config.clusterName, ns).then(
-    (set) => {
-      const where = new Map<string, string>();
-      for (const o of set.objects) {
-        const at = `${o.object.kind}/${o.object.metadata.name}`;
-        if (!where.has(at)) where.set(at, `${o.source.replace(/#\d+$/, '')}:${o.line}`);
-      }
-      const objects = set.objects.map((o) => desired(o.object, ns));
-      return { sha, objects, where, ms: Math.round(performance.now() - started) };
-    },
+    (set) => ({ ...asSent(set.objects, ns, sha), ms: Math.round(performance.now() - started) }),
     (error: unknown) => {
       // Only a verdict on the files is kept; a git hiccup is tried again next time.
       if (!isVerdict(error) && deps.manifests.get(ns) === p) deps.manifests.delete(ns);
@@ -38,6 +31,16 @@ function load(deps: Deps, ns: string, sha: string): Promise<Prepared> {
   );
   deps.manifests.set(ns, p);
   return p;
+}
+
+/** The parsed objects as they are sent (hashed), with each one's file:line for messages. */
+export function asSent(parsed: readonly ParsedObject[], ns: string, sha: string): ManifestSet {
+  const where = new Map<string, string>();
+  for (const o of parsed) {
+    const at = `${o.object.kind}/${o.object.metadata.name}`;
+    if (!where.has(at)) where.set(at, `${o.source.replace(/#\d+$/, '')}:${o.line}`);
+  }
+  return { sha, objects: parsed.map((o) => desired(o.object, ns)), where, ms: 0 };
 }
 
 const isVerdict = (err: unknown): err is ManifestError | ManifestSetError =>
