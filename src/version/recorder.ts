@@ -170,8 +170,9 @@ export class Recorder {
   }
 
   /**
-   * The pass at `sha7` stopped before its set was applied (a newer commit, or suspended): it is
-   * remembered with its Deployments, so that the pass at the next head supersedes them.
+   * The pass at `sha7` ended before its set was applied (a newer commit, suspended, a transient
+   * failure): it is remembered with its Deployments' specs until another head is applied (each
+   * rides on that rollout or is superseded) or fails for good (all superseded).
    */
   async overtaken(sha7: string, deployments: ReadonlyMap<string, string>): Promise<void> {
     const list = this.status?.overtaken ?? [];
