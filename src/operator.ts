@@ -1,23 +1,17 @@
-// The loop: one ls-remote per interval; a moved head costs one shallow fetch shared by every
-// namespace; namespaces reconcile in parallel, never two reconciles of one namespace at once; a
-// namespace healthy at the head is compared with the cluster every DRIFT_INTERVAL (default: every poll).
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, type Env, hostEnv } from './config.ts';
 import { KubeClient } from './kube/client.ts';
-import { RestMapper } from './kube/mapping.ts';
 import { LeaderElector } from './leader.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { s3Sink } from './notify/s3.ts';
-import { type Commit, GitSource, SourceError } from './source/git.ts';
+import { type Commit, SourceError } from './source/git.ts';
 import { short } from './source/sha.ts';
-import { notDone, recorderDeps } from './sync/context.ts';
+import { buildDeps, notDone, recorderDeps } from './sync/context.ts';
 import { type Deps, type ReconcileOptions, type ReconcileResult, reconcile } from './sync/index.ts';
 import { isoSeconds } from './time.ts';
 import { ensureCrd } from './version/crd.ts';
 import { Recorder } from './version/recorder.ts';
-import { VersionStore } from './version/store.ts';
 
 export interface OperatorOptions {
   kubeconfig?: string | undefined;
@@ -68,25 +62,10 @@ export class Operator {
       maxSockets: config.applyConcurrency * 2,
       log,
     });
-    this.deps = {
-      config,
-      client,
-      mapper: new RestMapper(client),
-      git: new GitSource({
-        url: config.configRepo,
-        branch: config.configBranch,
-        cacheDir: join(config.workDir, 'repo.git'),
-        sshKeyFile: config.sshKeyFile,
-        sshKnownHostsFile: config.sshKnownHostsFile,
-      }),
-      versions: new VersionStore(client),
-      sinks: config.s3Bucket
-        ? [s3Sink({ bucket: config.s3Bucket, cluster: config.clusterName, env: opts.env ?? hostEnv() })]
-        : [],
-      log,
-      metrics: this.metrics,
-      manifests: new Map(),
-    };
+    const sinks = config.s3Bucket
+      ? [s3Sink({ bucket: config.s3Bucket, cluster: config.clusterName, env: opts.env ?? hostEnv() })]
+      : [];
+    this.deps = buildDeps(config, client, log, { sinks, metrics: this.metrics });
     if (!config.s3Bucket) log.info('S3_BUCKET is not set: no completion files will be written');
   }
 

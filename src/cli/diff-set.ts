@@ -1,11 +1,6 @@
-// The work of `diff`: for each namespace, the sync pass's own stages run as a dry run — manifests,
-// the whole-set server-side dry-run plan, prune's would-delete — then each object the plan would
-// change is dry-run again and compared with the live object field by field. Nothing is written.
-import { join } from 'node:path';
 import { type Config, ConfigError, type Env, loadConfig, logLevel } from '../config.ts';
-import { ApiError, KubeClient } from '../kube/client.ts';
+import { ifFound, KubeClient } from '../kube/client.ts';
 import { fieldChanges, formatDiffs, type ObjectDiff, summary } from '../kube/diff.ts';
-import { RestMapper } from '../kube/mapping.ts';
 import { settleLimit } from '../kube/pool.ts';
 import { ApplySetError, setError } from '../kube/set-error.ts';
 import { serverSideApply } from '../kube/ssa.ts';
@@ -14,15 +9,14 @@ import { ManifestSetError } from '../manifests/errors.ts';
 import { parseSet } from '../manifests/load.ts';
 import { localFiles } from '../manifests/local.ts';
 import { type KubeObject, refKey, refOf } from '../manifests/object.ts';
-import { type Commit, GitSource } from '../source/git.ts';
+import type { Commit } from '../source/git.ts';
 import { redact } from '../source/redact.ts';
 import { short } from '../source/sha.ts';
 import { applyFailure } from '../sync/apply.ts';
-import { type Deps, type Prepared, type SyncContext, syncContext } from '../sync/context.ts';
+import { buildDeps, type Deps, type Prepared, type SyncContext, syncContext } from '../sync/context.ts';
 import { asSent, type ManifestSet, manifestFailure, prepared } from '../sync/manifests.ts';
 import { planSet, type SyncPlan } from '../sync/plan.ts';
 import { pruneWouldDelete } from '../sync/prune.ts';
-import { VersionStore } from '../version/store.ts';
 
 /** What to compare: a local folder for one namespace, or namespaces of CONFIG_REPO at a commit. */
 export type DiffSource =
@@ -78,7 +72,7 @@ function configEnv(source: DiffSource, env: Env): Env {
   return source.namespaces.length > 0 ? { ...env, MANAGED_NAMESPACES: source.namespaces.join(',') } : env;
 }
 
-/** The operator's parts (as Operator builds them): no S3 sink, logs on stderr. */
+/** The operator's parts: no S3 sink, logs on stderr. */
 function makeDeps(config: Config, env: Env): Deps {
   const log = createLogger(logLevel(env), process.stderr);
   const client = new KubeClient({
@@ -87,24 +81,7 @@ function makeDeps(config: Config, env: Env): Deps {
     maxSockets: config.applyConcurrency * 2,
     log,
   });
-  const git = new GitSource({
-    url: config.configRepo,
-    branch: config.configBranch,
-    cacheDir: join(config.workDir, 'repo.git'),
-    sshKeyFile: config.sshKeyFile,
-    sshKnownHostsFile: config.sshKnownHostsFile,
-  });
-  const versions = new VersionStore(client);
-  return {
-    config,
-    client,
-    mapper: new RestMapper(client),
-    git,
-    versions,
-    sinks: [],
-    log,
-    manifests: new Map(),
-  };
+  return buildDeps(config, client, log, { sinks: [] });
 }
 
 /** The head of CONFIG_BRANCH, or the commit `sha`, fetched. */
@@ -189,7 +166,7 @@ async function liveDiffs(ctx: SyncContext, set: ManifestSet, p: SyncPlan): Promi
     const path = await mapper.path(o.apiVersion, o.kind, ctx.ns, o.metadata.name);
     const [next, live] = await Promise.all([
       serverSideApply(client, mapper, o, { dryRun: true, force: config.forceConflicts }),
-      ifFound(client, path),
+      ifFound(client.json<KubeObject>('GET', path)),
     ]);
     if (!live) return { op: 'create', ref, where } as const;
     const fields = fieldChanges(live, next);
@@ -197,13 +174,4 @@ async function liveDiffs(ctx: SyncContext, set: ManifestSet, p: SyncPlan): Promi
   });
   if (errors.length > 0) throw setError(errors);
   return results.filter((d) => d !== undefined);
-}
-
-async function ifFound(client: KubeClient, path: string): Promise<KubeObject | undefined> {
-  try {
-    return await client.json<KubeObject>('GET', path);
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return undefined;
-    throw err;
-  }
 }

@@ -23,6 +23,17 @@ export class ApiError extends Error {
   causes: StatusCause[] = [];
 }
 
+/** A 404: the object (or its kind) is not there. */
+export const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.status === 404;
+
+/** The answer, or undefined for a 404 (not there, or already gone). */
+export function ifFound<T>(request: Promise<T>): Promise<T | undefined> {
+  return request.catch((err: unknown) => {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  });
+}
+
 /** One cause of a refused request: the field and what is wrong with it. */
 export interface StatusCause {
   reason?: string;

@@ -2,7 +2,7 @@
 // by annotation, never objects outside the inventory.
 import { failpoint } from '../failpoint.ts';
 import type { ObjectRef } from '../manifests/object.ts';
-import { ApiError, type KubeClient } from './client.ts';
+import { ifFound, isNotFound, type KubeClient } from './client.ts';
 import { managedByLabel, managedByValue, pruneAnnotation } from './labels.ts';
 import type { RestMapper } from './mapping.ts';
 
@@ -50,13 +50,3 @@ async function pathOf(mapper: RestMapper, ref: ObjectRef, namespace: string): Pr
     throw err;
   }
 }
-
-/** The answer, or undefined for a 404 (already gone). */
-function ifFound<T>(request: Promise<T>): Promise<T | undefined> {
-  return request.catch((err: unknown) => {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  });
-}
-
-const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.status === 404;

@@ -2,7 +2,7 @@
 // PVC's storage class): told apart from plain invalid ones, checked as a create, then deleted —
 // waiting until they are gone — so that the apply creates them again.
 import type { KubeObject } from '../manifests/object.ts';
-import { ApiError, type KubeClient, type StatusCause } from './client.ts';
+import { ApiError, ifFound, type KubeClient, type StatusCause } from './client.ts';
 import { fieldManager, recreateAnnotation } from './labels.ts';
 import type { RestMapper } from './mapping.ts';
 import { ApplySetError } from './set-error.ts';
@@ -74,8 +74,8 @@ export async function deleteAndWait(ctx: Target, o: KubeObject, timeoutMs: numbe
   const name = `${o.kind}/${o.metadata.name}`;
   try {
     const path = await ctx.mapper.path(o.apiVersion, o.kind, ctx.namespace, o.metadata.name);
-    await exists(ctx.client.json('DELETE', path, { body: { propagationPolicy: 'Foreground' } }));
-    while (await exists(ctx.client.json('GET', path))) {
+    await ifFound(ctx.client.json('DELETE', path, { body: { propagationPolicy: 'Foreground' } }));
+    while ((await ifFound(ctx.client.json('GET', path))) !== undefined) {
       if (Date.now() > deadline)
         throw new ApiError(
           409,
@@ -92,16 +92,5 @@ export async function deleteAndWait(ctx: Target, o: KubeObject, timeoutMs: numbe
         status: err instanceof ApiError ? err.status : 0,
       },
     ]);
-  }
-}
-
-/** Resolves true while the object exists, false once the apiserver answers 404. */
-async function exists(request: Promise<unknown>): Promise<boolean> {
-  try {
-    await request;
-    return true;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return false;
-    throw err;
   }
 }

@@ -1,17 +1,18 @@
 // What every stage of a sync pass shares: the operator's parts, the namespace and commit being
 // synced, a logger bound to them, and the result the stages fill in.
+import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { KubeClient } from '../kube/client.ts';
-import type { RestMapper } from '../kube/mapping.ts';
+import { RestMapper } from '../kube/mapping.ts';
 import type { Logger } from '../log.ts';
 import type { KubeObject, ObjectRef } from '../manifests/object.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Sink } from '../notify/sink.ts';
-import type { Commit, GitSource } from '../source/git.ts';
+import { type Commit, GitSource } from '../source/git.ts';
 import { short } from '../source/sha.ts';
 import type { SyncFailureReason } from '../version/reasons.ts';
 import { Recorder, type RecorderDeps } from '../version/recorder.ts';
-import type { VersionStore } from '../version/store.ts';
+import { VersionStore } from '../version/store.ts';
 
 export interface Deps {
   config: Config;
@@ -26,6 +27,31 @@ export interface Deps {
   metrics?: Metrics | undefined;
   /** The last manifest set (or its error) per namespace: an idle interval re-reads nothing from git. */
   manifests: Map<string, Promise<Prepared>>;
+}
+
+/** The parts a pass needs, built from the configuration and a client: the operator's and `diff`'s. */
+export function buildDeps(
+  config: Config,
+  client: KubeClient,
+  log: Logger,
+  extra: Pick<Deps, 'sinks' | 'metrics'>,
+): Deps {
+  return {
+    config,
+    client,
+    mapper: new RestMapper(client),
+    git: new GitSource({
+      url: config.configRepo,
+      branch: config.configBranch,
+      cacheDir: join(config.workDir, 'repo.git'),
+      sshKeyFile: config.sshKeyFile,
+      sshKnownHostsFile: config.sshKnownHostsFile,
+    }),
+    versions: new VersionStore(client),
+    log,
+    manifests: new Map(),
+    ...extra,
+  };
 }
 
 /** A namespace's objects at a sha as they are sent (hashed), or why the set is invalid. */
