@@ -2,11 +2,13 @@
 // nodes), a config repo shaped like the seed's, a local S3 server and one operator per cluster;
 // then this script acts as CI: commits a new image to all-clusters/, promotes it cluster by
 // cluster, waits through S3, and prints a timeline. Ctrl-C stops everything it started.
+// `--keep` leaves it all running afterwards and prints how to look at it, until Ctrl-C.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { promote } from '../src/ci/promote.ts';
 import { waitForDeploy } from '../src/ci/wait.ts';
 import { s3Client } from '../src/notify/s3-client.ts';
@@ -15,8 +17,8 @@ import type { Version } from '../src/version/types.ts';
 import { type ControlPlane, startControlPlane } from '../testbed/controlplane.ts';
 import { operatorEnv } from '../testbed/env.ts';
 import { createConfigRepo } from '../testbed/git.ts';
-import { removeDir, run, tempDir } from '../testbed/proc.ts';
-import { startS3 } from '../testbed/s3.ts';
+import { freePort, removeDir, run, tempDir } from '../testbed/proc.ts';
+import { type S3Fixture, startS3 } from '../testbed/s3.ts';
 import { appFiles } from '../testbed/seed.ts';
 
 const ns = 'bedrock-demo';
@@ -34,8 +36,29 @@ async function shutdown(code: number): Promise<never> {
   }
   process.exit(code);
 }
-process.on('SIGINT', () => void shutdown(130));
-process.on('SIGTERM', () => void shutdown(143));
+/** Ctrl-C (SIGINT to the whole process group) or SIGTERM: stop everything, saying so. */
+function onSignal(code: number): void {
+  if (!stopping) say('stopping the operators, S3, git and the clusters');
+  void shutdown(code);
+}
+process.on('SIGINT', () => onSignal(130));
+process.on('SIGTERM', () => onSignal(143));
+
+/** `--keep`: leave the clusters, S3 and operators running after the promotion, until Ctrl-C. */
+function keepAsked(): boolean {
+  try {
+    return (
+      parseArgs({ args: process.argv.slice(2), options: { keep: { type: 'boolean' } } }).values.keep === true
+    );
+  } catch (err) {
+    const why = (err as Error).message.split('. ')[0] ?? '';
+    process.stderr.write(
+      `demo: ${why.charAt(0).toLowerCase()}${why.slice(1)} (the demo takes only --keep)\n`,
+    );
+    process.exit(2);
+  }
+}
+const keep = keepAsked();
 
 async function main(): Promise<void> {
   say('starting two local clusters, an S3 server and a git repo (binaries are built on first use)');
@@ -60,14 +83,20 @@ async function main(): Promise<void> {
   say(`S3 ${s3.endpoint} (bucket ${s3.bucket}); config repo ${repo.fileUrl}`);
 
   // One operator per cluster, as a real `git-sync-operator run` process with a PutObject-only key.
+  const kept: Kept[] = [];
+  // Both at once: an operator whose apiserver got the terminal's SIGINT too may need the whole grace.
+  cleanups.push(async () => void (await Promise.all(kept.map((k) => stopChild(k.child)))));
   for (const c of clusters) {
     const cp = cps[c] as ControlPlane;
     const log = join(work, `operator-${c}.log`);
+    // A known port: --keep prints each operator's status page.
+    const page = `http://127.0.0.1:${await freePort()}/`;
     const child = spawn(process.execPath, ['bin/git-sync-operator.js', 'run'], {
       env: {
         ...process.env,
         ...operatorEnv({ repo, s3, cp, cluster: c, namespaces: [ns] }),
-        LISTEN_ADDRESS: '127.0.0.1:0',
+        LISTEN_ADDRESS: new URL(page).host,
+        STATUS_PAGE_URL: page,
         GSO_WORK_DIR: join(work, `op-${c}`),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,7 +104,7 @@ async function main(): Promise<void> {
     const out = createWriteStream(log);
     child.stdout.pipe(out);
     child.stderr.pipe(out);
-    cleanups.push(() => stopChild(child));
+    kept.push({ cluster: c, kubeconfig: cp.kubeconfig, page, log, child });
     say(`operator for ${c} started (logs: ${log})`);
   }
 
@@ -165,6 +194,52 @@ async function main(): Promise<void> {
     );
   }
   say('demo finished: both clusters run mozmeao/bedrock:v2, promoted serially through S3');
+  if (keep) await keepRunning(kept, s3, repo.fileUrl);
+}
+
+/** What --keep prints of each cluster. */
+interface Kept {
+  cluster: string;
+  kubeconfig: string;
+  page: string;
+  log: string;
+  child: ChildProcess;
+}
+
+/** Prints how to look at what runs, then waits for Ctrl-C (SIGINT/SIGTERM: shutdown stops it all). */
+async function keepRunning(kept: readonly Kept[], s3: S3Fixture, repoUrl: string): Promise<never> {
+  const col = (label: string) => `  ${label.padEnd(11)}`;
+  const more = ' '.repeat(13);
+  const lines = ['', 'still running (--keep); in another shell, from this folder:'];
+  for (const k of kept)
+    lines.push(
+      `${col(k.cluster)}kubectl --kubeconfig ${k.kubeconfig} get versions -A`,
+      `${more}status page ${k.page}`,
+      `${more}operator log ${k.log}`,
+    );
+  // MinIO's root user of this run: a throw-away test key, fine to print.
+  const env = [
+    `AWS_ENDPOINT_URL_S3=${s3.endpoint}`,
+    `AWS_REGION=${s3.region}`,
+    `AWS_ACCESS_KEY_ID=${s3.admin.accessKeyId}`,
+    `AWS_SECRET_ACCESS_KEY=${s3.admin.secretAccessKey}`,
+  ];
+  lines.push(
+    `${col('S3')}what is live where (MinIO's test admin key; any key with s3:ListBucket + s3:GetObject will do):`,
+    `${more}${env.join(' ')} \\`,
+    `${more}  npx node bin/git-sync-operator.js status --bucket ${s3.bucket} --output matrix`,
+    `${col('git')}git clone ${repoUrl}   (push to it: the operators poll every second)`,
+    '',
+    'Ctrl-C to stop',
+    '',
+  );
+  process.stdout.write(lines.join('\n'));
+  for (const k of kept)
+    k.child.once('exit', (code, signal) => {
+      if (!stopping) say(`operator for ${k.cluster} exited (${signal ?? `code ${code}`}); see ${k.log}`);
+    });
+  // Held open by the children's pipes; ends only through shutdown() (process.exit).
+  return new Promise<never>(() => {});
 }
 
 interface Entry {

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       applyConcurrency: 32,
       leaderElection: { enabled: true, namespace: 'gso', durationSeconds: 15 },
       listen: { host: '0.0.0.0', port: 8080 },
+      notify: { pageUrl: undefined, commitStatus: undefined, webhook: undefined, slack: undefined },
     });
   });
 
@@ -69,6 +70,14 @@ describe('loadConfig', () => {
       LEADER_ELECT: 'false',
       LEASE_NAMESPACE: 'operators',
       LEASE_DURATION: '30',
+      STATUS_PAGE_URL: 'https://deploys.example.com/frankfurt/',
+      COMMIT_STATUS_PROVIDER: 'GitHub',
+      COMMIT_STATUS_TOKEN: 'ghp_token',
+      COMMIT_STATUS_API_URL: 'https://ghe.example.com/api/v3/',
+      COMMIT_STATUS_REPO: 'mozmeao/config',
+      NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/deploys',
+      NOTIFY_WEBHOOK_SECRET: 'hmac-key',
+      SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/x',
     });
     assert.deepEqual(c, {
       configRepo: 'git@github.com:mozmeao/config.git',
@@ -87,6 +96,17 @@ describe('loadConfig', () => {
       applyConcurrency: 4,
       leaderElection: { enabled: false, namespace: 'operators', durationSeconds: 30 },
       listen: { host: '127.0.0.1', port: 9090 },
+      notify: {
+        pageUrl: 'https://deploys.example.com/frankfurt',
+        commitStatus: {
+          provider: 'github',
+          apiUrl: 'https://ghe.example.com/api/v3',
+          repo: 'mozmeao/config',
+          token: 'ghp_token',
+        },
+        webhook: { url: 'https://hooks.example.com/deploys', secret: 'hmac-key' },
+        slack: { url: 'https://hooks.slack.com/services/T0/B0/x' },
+      },
     });
   });
 

@@ -2,6 +2,8 @@
 // The variables, their defaults and docs are the table in config/variables.ts; this is the one module
 // (with the CLI entry, which hands its env down) that may look at process.env.
 import { readFileSync } from 'node:fs';
+import { ConfigError } from './config/errors.ts';
+import { type NotifyConfig, notifyConfig } from './config/notify.ts';
 import { type Env, read, type VariableName } from './config/variables.ts';
 
 export type { Env, VariableName } from './config/variables.ts';
@@ -31,19 +33,13 @@ export interface Config {
   applyConcurrency: number;
   /** Hold a Lease before writing, so replicas never apply at once. */
   leaderElection: { enabled: boolean; namespace: string; durationSeconds: number };
-  /** host:port of /healthz /readyz /metrics /hooks/git. */
+  /** host:port of the status page, /healthz /readyz /metrics /hooks/git. */
   listen: { host: string; port: number };
+  /** Commit statuses, the generic webhook, Slack, and the status page's public URL. */
+  notify: NotifyConfig;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './config/errors.ts';
 
 /** DNS-1123 label, as Kubernetes requires of namespace names. */
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -126,6 +122,7 @@ export function loadConfig(env: Env): Config {
       durationSeconds: positiveNumber(env, 'LEASE_DURATION') as number,
     },
     listen: listenAddress(get('LISTEN_ADDRESS') as string),
+    notify: notifyConfig(get, configRepo),
   };
 }
 

@@ -26,6 +26,25 @@ interface Lease {
 
 const microTime = (d = new Date()) => d.toISOString().replace('Z', '000Z');
 
+/** The Lease the operator's replicas compete for. */
+export const leaseName = 'git-sync-operator';
+
+/** Who holds the Lease now (a claim that ran out counts as none); undefined when nobody does. */
+export async function leaseHolder(
+  client: KubeClient,
+  namespace: string,
+  now = new Date(),
+): Promise<string | undefined> {
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${leaseName}`;
+  const lease = await client.json<Lease>('GET', path).catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 404) return undefined;
+    throw err;
+  });
+  const renewed = Date.parse(lease?.spec.renewTime ?? '') || 0;
+  const live = renewed + (lease?.spec.leaseDurationSeconds ?? 0) * 1000 >= now.getTime();
+  return live ? lease?.spec.holderIdentity : undefined;
+}
+
 export class LeaderElector {
   readonly identity: string;
   private readonly path: string;

@@ -50,6 +50,11 @@ export class Metrics {
     'git network operations, by kind (ls-remote, fetch) and result.',
     ['op', 'result'],
   );
+  readonly deliveries = this.counter(
+    'gso_deliveries_total',
+    'Outcome deliveries per sink (s3, commit-status, webhook, slack), by result (ok, error, dropped).',
+    ['sink', 'result'],
+  );
   readonly s3Writes = this.counter('gso_s3_writes_total', 'S3 completion/failure file writes, by result.', [
     'result',
   ]);

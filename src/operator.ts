@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, type Env, hostEnv } from './config.ts';
 import { KubeClient } from './kube/client.ts';
-import { LeaderElector } from './leader.ts';
+import { LeaderElector, leaseName } from './leader.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
-import { s3Sink } from './notify/s3.ts';
+import { sinksFor } from './notify/sinks.ts';
 import { type Commit, SourceError } from './source/git.ts';
 import { short } from './source/sha.ts';
 import { buildDeps, notDone, recorderDeps } from './sync/context.ts';
@@ -12,6 +12,7 @@ import { type Deps, type ReconcileOptions, type ReconcileResult, reconcile } fro
 import { isoSeconds } from './time.ts';
 import { ensureCrd } from './version/crd.ts';
 import { Recorder } from './version/recorder.ts';
+import type { LoopView } from './web/status.ts';
 
 export interface OperatorOptions {
   kubeconfig?: string | undefined;
@@ -42,6 +43,9 @@ export class Operator {
   private wakeRequested = false;
   /** The source state last written to the Versions: an error message, '' = available, undefined = not yet. */
   private sourceState: string | undefined;
+  /** The branch the last ls-remote named, and when the loop last polled (the status page). */
+  private branch: string | undefined;
+  private lastPollAt: string | undefined;
   private crdReady = false;
   readonly metrics = new Metrics();
   /** Set after the first successful reconcile (/readyz). */
@@ -62,17 +66,17 @@ export class Operator {
       maxSockets: config.applyConcurrency * 2,
       log,
     });
-    const sinks = config.s3Bucket
-      ? [s3Sink({ bucket: config.s3Bucket, cluster: config.clusterName, env: opts.env ?? hostEnv() })]
-      : [];
+    const sinks = sinksFor(config, opts.env ?? hostEnv());
     this.deps = buildDeps(config, client, log, { sinks, metrics: this.metrics });
     if (!config.s3Bucket) log.info('S3_BUCKET is not set: no completion files will be written');
+    if (sinks.length) log.info({ sinks: sinks.map((s) => s.name) }, 'outcomes go to these sinks');
   }
 
   /** Learns the branch head and fetches it when it moved. Returns the commit to reconcile. */
   async refresh(): Promise<Commit> {
     const { git, log } = this.deps;
     const head = await this.counted('ls-remote', () => git.head());
+    this.branch = head.branch;
     if (head.sha !== this.commit?.sha) {
       const sha = await this.counted('fetch', () => git.fetch(head));
       this.commit = { ...(await git.commit(sha)), seenAt: isoSeconds(new Date()) };
@@ -118,7 +122,7 @@ export class Operator {
     const le = this.config.leaderElection;
     const elector = new LeaderElector(
       client,
-      { namespace: le.namespace, name: 'git-sync-operator', durationSeconds: le.durationSeconds },
+      { namespace: le.namespace, name: leaseName, durationSeconds: le.durationSeconds },
       log,
     );
     log.info(
@@ -151,6 +155,7 @@ export class Operator {
   /** One poll: schedule every namespace at the head. Returns the delay before the next (backs off on git errors). */
   private async tick(delay: number): Promise<number> {
     const { log } = this.deps;
+    this.lastPollAt = isoSeconds(new Date());
     try {
       const commit = await this.refresh();
       // Also on the first success: a restart must not leave a stale SourceAvailable=False behind.
@@ -166,6 +171,17 @@ export class Operator {
       if (this.commit) for (const ns of this.config.managedNamespaces) this.schedule(ns, this.commit);
       return next;
     }
+  }
+
+  /** What the loop knows of the source and of this replica's role, for the status page. */
+  view(): LoopView {
+    return {
+      head: this.commit,
+      branch: this.branch,
+      lastPollAt: this.lastPollAt,
+      sourceState: this.sourceState,
+      standby: this.standbyStallMs !== undefined,
+    };
   }
 
   /** Starts a sync now instead of at the next interval (webhook). */

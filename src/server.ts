@@ -1,8 +1,13 @@
-// HTTP endpoints: /healthz, /readyz, /metrics, POST /hooks/git.
+// HTTP endpoints: /healthz, /readyz, /metrics, POST /hooks/git, and the read-only status page (/)
+// with its JSON (/api/v1/status).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
+import type { Operator } from './operator.ts';
+import { operatorStatus } from './web/operator-status.ts';
+import { contentSecurityPolicy, renderPage } from './web/page.ts';
+import type { StatusSnapshot } from './web/status.ts';
 import { DeliveryLog, verify } from './webhook.ts';
 
 export interface ServerDeps {
@@ -14,6 +19,8 @@ export interface ServerDeps {
   healthy: () => boolean;
   wake: () => void;
   webhookSecret: string | undefined;
+  /** What the status page shows (cached: a page view reads the Versions at most once a second). */
+  status: () => Promise<StatusSnapshot>;
 }
 
 /**
@@ -28,6 +35,19 @@ export function loopAlive(
   return now - op.lastTick < (op.standbyStallMs ?? (op.config.syncIntervalSeconds * 3 + 120) * 1000);
 }
 
+/** The endpoints of a running Operator (`run`). */
+export function operatorEndpoints(op: Operator): ServerDeps {
+  return {
+    metrics: op.metrics,
+    log: op.deps.log,
+    ready: () => op.ready,
+    healthy: () => loopAlive(op),
+    wake: () => op.wake(),
+    webhookSecret: op.config.webhookSecret,
+    status: operatorStatus(op),
+  };
+}
+
 /** Webhook bodies are small JSON push events; anything bigger is refused before it is read. */
 export const maxBodyBytes = 1024 * 1024;
 
@@ -36,6 +56,7 @@ interface Reply {
   status: number;
   body: string;
   type?: string | undefined;
+  headers?: Record<string, string>;
 }
 
 interface Route {
@@ -51,9 +72,30 @@ interface Route {
 
 const reply = (status: number, body: string, type?: string): Reply => ({ status, body, type });
 
+/** The status page changes every second or so: never cached; the page is never framed. */
+const page = (body: string): Reply => ({
+  status: 200,
+  body,
+  type: 'text/html; charset=utf-8',
+  headers: {
+    'cache-control': 'no-store',
+    'content-security-policy': contentSecurityPolicy,
+    'x-content-type-options': 'nosniff',
+  },
+});
+
 function routes(deps: ServerDeps): Route[] {
   const deliveries = new DeliveryLog();
   return [
+    { method: 'GET', path: '/', handler: async () => page(renderPage(await deps.status())) },
+    {
+      method: 'GET',
+      path: '/api/v1/status',
+      handler: async () => ({
+        ...reply(200, `${JSON.stringify(await deps.status(), null, 2)}\n`, 'application/json'),
+        headers: { 'cache-control': 'no-store' },
+      }),
+    },
     {
       method: 'GET',
       path: '/healthz',
@@ -113,7 +155,7 @@ async function serve(
   res: ServerResponse,
 ): Promise<void> {
   const send = (r: Reply) => {
-    res.writeHead(r.status, { 'content-type': r.type ?? 'text/plain' }).end(r.body);
+    res.writeHead(r.status, { ...r.headers, 'content-type': r.type ?? 'text/plain' }).end(r.body);
   };
   try {
     send(await dispatch(table, req));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export type Component = 'kubernetes' | 'etcd' | 'kwok' | 'minio' | 'mc' | 'flux-bench';
+export type Component = 'kubernetes' | 'etcd' | 'kwok' | 'minio' | 'mc' | 'gitea' | 'flux-bench';
 
 /** Binary name → component that builds it. */
 const owner = {
@@ -18,6 +18,7 @@ const owner = {
   kwok: 'kwok',
   minio: 'minio',
   mc: 'mc',
+  gitea: 'gitea',
 } as const satisfies Record<string, Component>;
 export type BinaryName = keyof typeof owner;
 
@@ -35,6 +36,7 @@ export function versions(): Record<Component, string> {
     kwok: get('KWOK_VERSION'),
     minio: get('MINIO_VERSION'),
     mc: get('MC_VERSION'),
+    gitea: get('GITEA_VERSION'),
     'flux-bench': get('FLUX_SSA_VERSION'),
   };
 }
@@ -43,7 +45,7 @@ export function cacheRoot(): string {
   return process.env.GSO_CACHE ?? join(homedir(), '.cache', 'git-sync-operator');
 }
 
-/** Folder of one built component (holds bin/ and, for kwok, stages.yaml). */
+/** Folder of one built component (holds bin/; kwok also stages.yaml, gitea also static/). */
 export function componentDir(c: Component): string {
   return join(cacheRoot(), `${c}-${versions()[c]}`);
 }

@@ -3,7 +3,7 @@
 # kwok) and the S3 fixture (minio, mc) from the Go module proxy into a cache keyed by version:
 #   ${GSO_CACHE:-~/.cache/git-sync-operator}/<component>-<version>/
 # A component whose folder holds a .complete marker is not rebuilt.
-# Usage: build.sh [kubernetes] [etcd] [kwok] [minio] [mc] [flux-bench]   (default: all but flux-bench)
+# Usage: build.sh [kubernetes] [etcd] [kwok] [minio] [mc] [gitea] [flux-bench]   (default: all but flux-bench)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
@@ -69,6 +69,34 @@ build_local() {
   log "$name $version: done in $((SECONDS - start)) s -> $out/bin"
 }
 
+# build_gitea VERSION: Gitea, a real git host with an API, for the commit-status tests. It needs cgo
+# (SQLite) and the replace lines of its own go.mod, which a consumer module does not inherit; its
+# templates and locales ship beside the binary (STATIC_ROOT_PATH) so runs need no GOMODCACHE.
+build_gitea() {
+  local version=$1 out="$cache/gitea-$1"
+  if [ -f "$out/.complete" ]; then log "gitea $version: cached in $out"; return; fi
+  command -v gcc >/dev/null || { echo "build.sh: gitea needs a C compiler for SQLite: apt-get install gcc" >&2; exit 2; }
+  local work; work=$(mktemp -d) start=$SECONDS
+  log "gitea $version: resolving modules (first time only)"
+  local gomod; gomod=$(cd "$work" && go mod download -json "code.gitea.io/gitea@$version" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  mapfile -t REPLACES < <(go mod edit -json "$gomod" | node -e '
+    const d = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    for (const r of d.Replace ?? []) console.log(`${r.Old.Path} => ${r.New.Path} ${r.New.Version ?? ""}`.trim());')
+  make_module "$work" "code.gitea.io/gitea@$version" "${REPLACES[@]}"
+  tools_file "$work" code.gitea.io/gitea
+  (cd "$work" && go mod tidy >&2)
+  log "gitea $version: compiling (cgo, SQLite; several minutes cold on 2 cores)"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/static"
+  (cd "$work" && CGO_ENABLED=1 go build -trimpath -tags "sqlite sqlite_unlock_notify" \
+    -ldflags "-s -w -X main.Version=${version#v}" -o "$out.tmp/bin/gitea" code.gitea.io/gitea)
+  local src; src=$(cd "$work" && go list -m -f '{{.Dir}}' code.gitea.io/gitea)
+  cp -r "$src/templates" "$src/options" "$src/public" "$out.tmp/static/"
+  chmod -R a+rX "$out.tmp"
+  rm -rf "$out" && mv "$out.tmp" "$out" && touch "$out/.complete"
+  rm -rf "$work"
+  log "gitea $version: done in $((SECONDS - start)) s -> $out/bin"
+}
+
 # Component-specific files that must ship beside the binaries.
 post_build() {
   local name=$1 version=$2 out=$3 work=$4
@@ -92,7 +120,7 @@ k8s_staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime clie
   mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller streaming)
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(kubernetes etcd kwok minio mc)
+[ ${#want[@]} -eq 0 ] && want=(kubernetes etcd kwok minio mc gitea)
 for c in "${want[@]}"; do
   REPLACES=()
   case $c in
@@ -108,7 +136,8 @@ for c in "${want[@]}"; do
     kwok) build kwok "$KWOK_VERSION" sigs.k8s.io/kwok "" sigs.k8s.io/kwok/cmd/kwok ;;
     minio) build minio "$MINIO_VERSION" github.com/minio/minio "" github.com/minio/minio ;;
     mc) build mc "$MC_VERSION" github.com/minio/mc "" github.com/minio/mc ;;
+    gitea) build_gitea "$GITEA_VERSION" ;;
     flux-bench) build_local flux-bench "$FLUX_SSA_VERSION" "$here/../bench/flux" flux-apply ;;
-    *) echo "build.sh: unknown component '$c' (known: kubernetes etcd kwok minio mc flux-bench)" >&2; exit 2 ;;
+    *) echo "build.sh: unknown component '$c' (known: kubernetes etcd kwok minio mc gitea flux-bench)" >&2; exit 2 ;;
   esac
 done

@@ -38,6 +38,12 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** Runs the child as another user (only root may): for servers that refuse to run as root. */
+export interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
 /** Children still running: killed when this process exits, so a crashed test leaves no servers. */
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -48,13 +54,15 @@ export function startService(
   name: string,
   command: string,
   args: readonly string[],
-  opts: { logDir: string; env?: NodeJS.ProcessEnv; cwd?: string },
+  opts: { logDir: string; env?: NodeJS.ProcessEnv; cwd?: string } & RunAs,
 ): Service {
   const logFile = join(opts.logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(command, args, {
     env: opts.env ?? process.env,
     cwd: opts.cwd,
+    uid: opts.uid,
+    gid: opts.gid,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: false,
   });
@@ -125,7 +133,7 @@ async function failIfExited(svc: Service): Promise<void> {
   if (svc.child.exitCode !== null || svc.child.signalCode !== null) await svc.exited;
 }
 
-export interface ExecOptions {
+export interface ExecOptions extends RunAs {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   input?: string;
@@ -140,7 +148,12 @@ export async function exec(
   opts: ExecOptions = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd });
+    const child = spawn(command, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      uid: opts.uid,
+      gid: opts.gid,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -6,6 +6,7 @@ import * as install from './install.ts';
 import * as promote from './promote.ts';
 import * as resume from './resume.ts';
 import * as run from './run.ts';
+import * as status from './status.ts';
 import * as suspend from './suspend.ts';
 import * as sync from './sync.ts';
 import * as validate from './validate.ts';
@@ -22,4 +23,5 @@ export const commands: readonly Command[] = [
   suspend,
   resume,
   history,
+  status,
 ];

@@ -38,6 +38,12 @@ export const options = {
     default: 'git-sync-operator-aws',
     doc: 'the Secret the Deployment takes AWS_* keys from (created by you)',
   },
+  'notify-secret': {
+    type: 'string',
+    value: 'NAME',
+    default: 'git-sync-operator-notify',
+    doc: 'the Secret whose keys set commit statuses, the webhook and Slack (COMMIT_STATUS_TOKEN, …; optional)',
+  },
   'crd-only': { type: 'boolean', doc: 'only the Version CRD' },
   apply: { type: 'boolean', doc: 'apply with your kubeconfig instead of printing' },
 } as const satisfies Options;
@@ -75,6 +81,7 @@ function allObjects(values: Values<typeof options>): Record<string, unknown>[] {
     s3Bucket: values['s3-bucket'],
     image: values.image,
     awsSecret: values['aws-secret'],
+    notifySecret: values['notify-secret'],
   };
   // The same checks as the operator's own start: a bad value fails here, not in the pod.
   loadConfig({

@@ -1,5 +1,6 @@
-// run: the long-running loop, with /healthz /readyz /metrics /hooks/git; SIGTERM finishes the
-// current write and exits 0; losing the leader lease exits 1 (Kubernetes restarts a follower).
+// run: the long-running loop, with /healthz /readyz /metrics /hooks/git and the status page (/);
+// SIGTERM finishes the current write and exits 0; losing the leader lease exits 1 (Kubernetes
+// restarts a follower).
 import type { Env } from '../config.ts';
 import { type Options, parse } from './command.ts';
 import { operatorEnvironment, operatorFromEnv } from './operator.ts';
@@ -13,19 +14,8 @@ export async function run(args: string[], env: Env): Promise<number> {
   parse({ name, options }, args, env);
   const op = await operatorFromEnv(env);
   const { config } = op;
-  const { loopAlive, startServer } = await import('../server.ts');
-  const { server, port } = await startServer(
-    {
-      metrics: op.metrics,
-      log: op.deps.log,
-      ready: () => op.ready,
-      healthy: () => loopAlive(op),
-      wake: () => op.wake(),
-      webhookSecret: config.webhookSecret,
-    },
-    config.listen.host,
-    config.listen.port,
-  );
+  const { operatorEndpoints, startServer } = await import('../server.ts');
+  const { server, port } = await startServer(operatorEndpoints(op), config.listen.host, config.listen.port);
   op.deps.log.info({ port, namespaces: config.managedNamespaces, cluster: config.clusterName }, 'started');
   const stop = new AbortController();
   const onSignal = (signal: string) => {

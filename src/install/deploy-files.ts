@@ -12,6 +12,7 @@ export function deployFiles(): Record<string, string> {
     s3Bucket: 'my-deploy-status',
     image: defaultImage,
     awsSecret: 'git-sync-operator-aws',
+    notifySecret: 'git-sync-operator-notify',
   });
   return {
     'deploy/crd.yaml': header + toYaml([crd as Record<string, unknown>]),

@@ -14,6 +14,8 @@ export interface InstallOptions {
   image: string;
   /** Secret holding AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (optional keys: IRSA works too). */
   awsSecret: string;
+  /** Secret whose keys become the notification settings (COMMIT_STATUS_*, NOTIFY_WEBHOOK_*, SLACK_WEBHOOK_URL, STATUS_PAGE_URL); optional. */
+  notifySecret: string;
 }
 
 export const defaultImage = 'ghcr.io/mozmeao/git-sync-operator:0.1.0';
@@ -74,6 +76,8 @@ export function operatorDeployment(ns: string, o: InstallOptions): Record<string
               image: o.image,
               args: ['run'],
               env,
+              // Commit statuses, webhook, Slack: every key of this Secret (if it exists) is a variable.
+              envFrom: [{ secretRef: { name: o.notifySecret, optional: true } }],
               ports: [{ name: 'http', containerPort: 8080 }],
               livenessProbe: probe('/healthz'),
               readinessProbe: probe('/readyz'),

@@ -50,7 +50,7 @@ export async function reconcile(
   }
   const pre = await prePhase(ctx, rec, p, set);
   if (pre === 'stopped') {
-    await rec.overtaken(ctx.sha7, hashes); // decided when another head is applied or fails
+    await rec.overtaken(ctx.commit, hashes); // decided when another head is applied or fails
     return { ...ctx.result, error: 'stopped before applying' };
   }
   if (pre) return failed(ctx, rec, pre);
@@ -120,8 +120,8 @@ async function suspended(
   // wait on (of no spec: superseded).
   const set = await manifests;
   const invalid = 'error' in set ? manifestFailure(set.error, rec.status?.inventory ?? []).signal : undefined;
-  if (!('error' in set)) await rec.overtaken(ctx.sha7, deploymentHashes(set.objects));
-  else if (invalid) await rec.overtaken(ctx.sha7, new Map(invalid.map((d) => [d, ''])));
+  if (!('error' in set)) await rec.overtaken(ctx.commit, deploymentHashes(set.objects));
+  else if (invalid) await rec.overtaken(ctx.commit, new Map(invalid.map((d) => [d, ''])));
   ctx.log.info('suspended: nothing applied');
   // Watching changes nothing: a rollout under way when the namespace was suspended still decides.
   if (ctx.opts.wait !== false) await followApplied(ctx, rec);
@@ -140,7 +140,7 @@ async function failed(ctx: SyncContext, rec: Recorder | undefined, f: Failure): 
   await rec.failed(ctx.commit, f);
   // A transient failure is no verdict: if a newer head comes before a retry applies this commit,
   // it is decided as one overtaken before its apply.
-  if (!f.signal && ctx.deployments) await rec.overtaken(ctx.sha7, ctx.deployments);
+  if (!f.signal && ctx.deployments) await rec.overtaken(ctx.commit, ctx.deployments);
   await deliverOnTheWay(ctx, rec);
   if (ctx.opts.wait !== false) await followApplied(ctx, rec);
   const pending = await deliver(ctx, rec);

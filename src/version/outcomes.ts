@@ -1,7 +1,7 @@
 // The one place that decides a (deployment, sha) outcome: each pair is decided exactly once —
 // healthy or failed — and stays final (remembered in status.decided, so a restart or a force-push
 // back to an old sha repeats nothing). What each sink owes for it is queued in status.pending.
-import type { Decided, Sink } from '../notify/sink.ts';
+import { type Decided, owed, type Sink } from '../notify/sink.ts';
 import { short } from '../source/sha.ts';
 import { isoSeconds } from '../time.ts';
 import { type FailureReason, oneLine } from './reasons.ts';
@@ -59,8 +59,8 @@ const settled = (o: Outcome, notified: boolean): DeploymentStatePatch =>
 /** What every sink owes for one decided outcome. */
 function deliveries(o: Decided, sinks: readonly Sink[]): PendingFile[] {
   return sinks.flatMap((s) => {
-    const d = s.render(o);
-    return d ? [s.name === 's3' ? d : { sink: s.name, ...d }] : [];
+    const d = s.render?.(o);
+    return d ? [owed(s, d)] : [];
   });
 }
 

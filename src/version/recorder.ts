@@ -2,17 +2,18 @@
 // emits its Event and sends one status patch; decided (deployment, sha) outcomes are queued for
 // the sinks (S3 files first) and delivered the moment they are decided. Stages call these methods
 // and never write the Version themselves.
-import { failpoint } from '../failpoint.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { suspendAnnotation } from '../kube/labels.ts';
 import type { Logger } from '../log.ts';
 import { type ObjectRef, refKey } from '../manifests/object.ts';
 import type { Metrics } from '../metrics.ts';
+import { dispatch } from '../notify/dispatch.ts';
 import { parseKey } from '../notify/s3.ts';
-import { type Sink, sinkOf } from '../notify/sink.ts';
+import type { Sink } from '../notify/sink.ts';
 import type { Commit, SourceError } from '../source/git.ts';
 import { displayUrl, redact } from '../source/redact.ts';
 import { short } from '../source/sha.ts';
+import { type CommitNews, failure, fullSha, supersededBy, tellCommits } from './commits.ts';
 import { setConditions } from './conditions.ts';
 import { recordEvent, type VersionEvent } from './events.ts';
 import { historyHealthy, historyNotified, historyStep, historyWith } from './history.ts';
@@ -101,10 +102,16 @@ export class Recorder {
     const definite = f.signal !== undefined ? f : undefined;
     // A definite failure also ends the wait of commits overtaken before their apply.
     const told = definite
-      ? this.outcomes([
-          ...definite.signal.map((deployment) => ({ deployment, sha, reason: definite.reason, message })),
-          ...supersedeOvertaken(this.status, short(sha)),
-        ])
+      ? this.told(
+          [
+            ...definite.signal.map((deployment) => ({ deployment, sha, reason: definite.reason, message })),
+            ...supersedeOvertaken(this.status, short(sha)),
+          ],
+          [
+            { ...failure(sha, definite.reason, message), subject: commit.message, author: commit.author },
+            ...supersededBy(this.status, sha, false),
+          ],
+        )
       : undefined;
     // A definite failure ends this commit's sync; it replaces no rollout (it applied nothing).
     const step = { result: 'Failed' as const, reason: `${f.reason}: ${oneLine(message)}` };
@@ -145,7 +152,11 @@ export class Recorder {
     const started = startRollouts(this.status, a.commit.sha, a.deployments);
     // Commits overtaken before their apply ride on this rollout (same spec) or are superseded.
     const overtaken = takeUpOvertaken(this.status, sha7, a.deployments, started.deployments);
-    const superseded = this.outcomes([...started.superseded, ...overtaken]);
+    const news: CommitNews[] = [
+      { sha: a.commit.sha, state: 'pending', description: `applied ${sha7}`, ...about(a.commit) },
+      ...supersededBy(this.status, a.commit.sha, true),
+    ];
+    const superseded = this.told([...started.superseded, ...overtaken], news);
     // Empty on a resync of the same sha: no key, so an unchanged status is not written again.
     const states = { ...superseded?.deployments, ...started.deployments };
     await this.patch({
@@ -174,13 +185,17 @@ export class Recorder {
    * failure): it is remembered with its Deployments' specs until another head is applied (each
    * rides on that rollout or is superseded) or fails for good (all superseded).
    */
-  async overtaken(sha7: string, deployments: ReadonlyMap<string, string>): Promise<void> {
+  async overtaken(commit: Commit, deployments: ReadonlyMap<string, string>): Promise<void> {
+    const sha7 = short(commit.sha);
     const list = this.status?.overtaken ?? [];
     if (deployments.size === 0 || this.version.applied === sha7 || list.some((o) => o.sha === sha7)) return;
-    const all = [...list, { sha: sha7, deployments: Object.fromEntries(deployments) }];
+    const all = [...list, { sha: sha7, deployments: Object.fromEntries(deployments), commit: commit.sha }];
     // The oldest beyond the limit are decided now, not forgotten: superseded by this newer head.
     const dropped = all.slice(0, Math.max(0, all.length - overtakenLimit));
-    const told = this.outcomes(supersedeOvertaken({ overtaken: dropped }, sha7));
+    const told = this.told(
+      supersedeOvertaken({ overtaken: dropped }, sha7),
+      supersededBy({ overtaken: dropped }, commit.sha, false),
+    );
     await this.patch({ ...told, overtaken: all.slice(-overtakenLimit) });
   }
 
@@ -225,7 +240,12 @@ export class Recorder {
         history =
           historyStep(history, o.sha, { result: 'Failed', reason: `${o.reason}: ${oneLine(o.message)}` }) ??
           history;
-    await this.decided(outcomes, history === this.status?.history ? undefined : history);
+    // The commit as a whole failed too (a Superseded pair says nothing of its own commit).
+    const news = outcomes.flatMap((o) => {
+      const sha = 'reason' in o && o.reason !== 'Superseded' ? fullSha(this.status, o.sha) : undefined;
+      return sha && 'reason' in o ? [failure(sha, o.reason, o.message)] : [];
+    });
+    await this.decided(outcomes, history === this.status?.history ? undefined : history, news);
   }
 
   /** Every workload of `sha7` is healthy. `conditions` false: the conditions belong to a failed head. */
@@ -235,6 +255,11 @@ export class Recorder {
       await this.event({ type: 'Normal', reason: 'Deployed', message });
     }
     this.version = await this.deps.versions.setTop(this.version, { deployed: sha7 });
+    await this.tell({
+      sha: sha7,
+      state: 'success',
+      description: `${sha7} is healthy: every workload rolled out`,
+    });
     const step = { healthyAt: nowIso(), result: 'Deployed' as const };
     const history = historyStep(this.status?.history, sha7, step);
     if (!conditions) {
@@ -257,6 +282,7 @@ export class Recorder {
 
   /** The rollout failed or timed out (`why` says which workloads and why). */
   async rolloutFailed(sha7: string, reason: 'RolloutTimeout' | 'RolloutFailed', why: string): Promise<void> {
+    await this.tell(failure(sha7, reason, why));
     if (this.status?.lastError !== why)
       await this.event({ type: 'Warning', reason: 'RolloutFailed', message: why });
     const history = historyStep(this.status?.history, sha7, {
@@ -377,56 +403,19 @@ export class Recorder {
     if (pending.length === 0) return;
     const budget = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
     const signal = budget && stop ? AbortSignal.any([stop, budget]) : (budget ?? stop);
-    const { left, told, sent } = await this.sendAll(pending, signal);
-    const history = historyNotified(this.status?.history, sent, nowIso());
+    const deps = { ...this.deps, log: this.log, namespace: this.version.metadata.namespace };
+    const { sent, left, changed } = await dispatch(pending, deps, signal);
+    if (!changed) return;
+    const told: Record<string, DeploymentState> = {};
+    for (const d of sent) this.markTold(d, told);
+    const files = sent.flatMap((d) => (d.sink ? [] : [d.key])); // S3 keys written
+    const history = historyNotified(this.status?.history, files, nowIso());
     await this.patch({ pending: left, deployments: told, ...(history ? { history } : {}) });
   }
 
   /** The pending deliveries, or 0 when all went out. */
   get undelivered(): number {
     return this.status?.pending?.length ?? 0;
-  }
-
-  /** Sends each delivery in turn; what fails (or is reached after `signal`) is left. */
-  private async sendAll(pending: readonly PendingFile[], signal: AbortSignal | undefined) {
-    const left: PendingFile[] = [];
-    const told: Record<string, DeploymentState> = {};
-    const sent: string[] = []; // S3 keys written
-    for (const d of pending) {
-      // Stopping (shutdown, newer commit): the next pass sends it.
-      const result = signal?.aborted ? 'failed' : await this.send(d, signal);
-      if (result === 'failed') left.push(d);
-      if (result === 'sent') this.markTold(d, told);
-      if (result === 'sent' && !d.sink) sent.push(d.key);
-    }
-    return { left, told, sent };
-  }
-
-  /** A delivery for a sink no longer configured is dropped (with a warning when it named one). */
-  private async send(
-    d: PendingFile,
-    signal: AbortSignal | undefined,
-  ): Promise<'sent' | 'dropped' | 'failed'> {
-    const sink = sinkOf(this.deps.sinks, d);
-    if (!sink) {
-      if (d.sink) this.log.warn({ key: d.key, sink: d.sink }, 'sink no longer configured: delivery dropped');
-      return 'dropped';
-    }
-    const s3 = sink.name === 's3';
-    const ns = this.version.metadata.namespace;
-    try {
-      failpoint('after-health', ns); // test knobs: killed just before, or just after, a delivery
-      await sink.send(d, signal);
-      failpoint('after-s3', ns);
-      this.log.info({ key: d.key }, s3 ? 'S3 file written' : `${sink.name} delivery sent`);
-      if (s3) this.deps.metrics?.s3Writes.inc({ result: 'ok' });
-      return 'sent';
-    } catch (err) {
-      if (s3) this.deps.metrics?.s3Writes.inc({ result: 'error' });
-      const what = s3 ? 'S3 write' : `${sink.name} delivery`;
-      this.log.warn({ key: d.key }, `${what} failed, will retry: ${redact((err as Error).message)}`);
-      return 'failed';
-    }
   }
 
   /** An S3 file `cluster/namespace/deployment/sha7[.failed]` is out: that deployment's state is told. */
@@ -437,17 +426,42 @@ export class Recorder {
   }
 
   /** Records outcomes and delivers them at once (bounded); false when nothing was new. */
-  private async decided(outcomes: readonly Outcome[], history?: HistoryEntry[]): Promise<boolean> {
+  private async decided(
+    outcomes: readonly Outcome[],
+    history?: HistoryEntry[],
+    news: readonly CommitNews[] = [],
+  ): Promise<boolean> {
     const patch = this.outcomes(outcomes);
     if (!patch) return false;
-    await this.patch({ ...patch, ...(history ? { history } : {}) });
+    const commits = tellCommits(this.status, this.target, news, patch.pending);
+    await this.patch({ ...patch, ...commits, ...(history ? { history } : {}) });
+    this.log.debug({ decided: outcomes.map((o) => `${o.deployment}/${short(o.sha)}`) }, 'outcomes decided');
     await this.deliver(this.stop, inlineDeliveryMs);
     return true;
   }
 
+  /** Tells the sinks a commit's state (`sha` may be short: the full one is looked up), at once. */
+  private async tell(news: CommitNews): Promise<void> {
+    const sha = fullSha(this.status, news.sha);
+    const patch = sha && tellCommits(this.status, this.target, [{ ...news, sha }]);
+    if (!patch) return;
+    await this.patch(patch);
+    await this.deliver(this.stop, inlineDeliveryMs);
+  }
+
+  private get target() {
+    return { namespace: this.version.metadata.namespace, sinks: this.deps.sinks };
+  }
+
   private outcomes(outcomes: readonly Outcome[]) {
-    const target = { namespace: this.version.metadata.namespace, sinks: this.deps.sinks };
-    return recordOutcomes(this.status, target, outcomes);
+    return recordOutcomes(this.status, this.target, outcomes);
+  }
+
+  /** Outcomes of Deployments and news of commits, queued in one patch (undefined: nothing new). */
+  private told(outcomes: readonly Outcome[], news: readonly CommitNews[]) {
+    const decided = this.outcomes(outcomes);
+    const commits = tellCommits(this.status, this.target, news, decided?.pending);
+    return decided || commits ? { ...decided, ...commits } : undefined;
   }
 
   private conditionIs(type: Condition['type'], status: Condition['status']): boolean {
@@ -462,3 +476,6 @@ export class Recorder {
     return recordEvent(this.deps.client, this.deps.log, this.version, e);
   }
 }
+
+/** The commit's subject and author, for what the sinks are told. */
+const about = (c: Commit) => ({ subject: c.message, author: c.author });

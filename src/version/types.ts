@@ -28,12 +28,23 @@ export interface DeploymentState {
 /** A merge-patch of one state: null removes a field (or the whole state). */
 export type DeploymentStatePatch = { [K in keyof DeploymentState]?: DeploymentState[K] | null } | null;
 
-/** A delivery a sink still owes (an S3 file not yet written): kept until it is sent. */
+/** A delivery a sink still owes (an S3 file not yet written, a commit status…): kept until it is sent. */
 export interface PendingFile {
   /** The sink that owes it; absent for the S3 sink. */
   sink?: string;
   key: string;
   body: string;
+  /** Failed sends so far (sinks that back off). */
+  attempts?: number;
+  /** Not tried again before this time (ISO). */
+  retryAt?: string;
+}
+
+/** A commit's state as told to the sinks (status.commits): once per state, nothing after a final one. */
+export interface CommitTold {
+  /** The full sha. */
+  sha: string;
+  state: 'pending' | 'success' | 'failure' | 'superseded';
 }
 
 /** One sync of a commit, for `history`: when each step happened (UTC, seconds) and how it ended. */
@@ -79,7 +90,9 @@ export interface VersionStatus {
    * same spec carries the wait on (that rollout decides both), any other is Superseded; a definite
    * failure of another head supersedes them all.
    */
-  overtaken?: { sha: string; deployments: Record<string, string> }[];
+  overtaken?: { sha: string; deployments: Record<string, string>; commit?: string }[];
+  /** The commits' states told to the sinks (bounded, newest last): each told once. */
+  commits?: CommitTold[];
   /** The commit whose pre phase failed, and why: it is not run again (a new commit is). */
   preFailed?: { sha: string; message: string };
   /** `sha7: message` of the last post phase failure: its Event is emitted once. */

@@ -34,6 +34,7 @@ const child = spawn(
     '--test-concurrency=1',
     `--test-timeout=${timeoutMs}`,
     'test/model/invariants.test.ts',
+    'test/model/sink.test.ts',
     'test/model/model.test.ts',
   ],
   { cwd: root, env, stdio: 'inherit' },

@@ -30,6 +30,7 @@ import {
   type VersionView,
 } from './observe.ts';
 import { summary } from './report.ts';
+import { checkSink } from './sink.ts';
 import {
   CLUSTER,
   canaryRollout,
@@ -400,6 +401,7 @@ export class Real {
       if (process.env.MODEL_DEBUG && final) this.debugDump(ctx, v);
       if (!this.s3Down) checkS3(ctx, (a, b, c) => this.report(a, b, c));
       if (this.apiDown) continue;
+      if (final && !this.s3Down) checkSink(ctx, v, this.w.hook.accepted, (a, b, c) => this.report(a, b, c));
       checkVersion(ctx, v, (a, b, c) => this.report(a, b, c));
       await this.checkObjects(ctx, v, final);
     }

@@ -12,6 +12,7 @@ import { type ConfigRepo, createConfigRepo } from '../../testbed/git.ts';
 import { freePort, removeDir, type Service, startService, tempDir } from '../../testbed/proc.ts';
 import { type S3Fixture, startS3 } from '../../testbed/s3.ts';
 import { logLines } from '../support/processes.ts';
+import { type Receiver, startReceiver } from '../support/receiver.ts';
 import { folderChanges, initialNs } from './model.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -217,6 +218,8 @@ export interface RunWorld {
   /** Repo folders of the namespaces: CLUSTER/ns. */
   folders: string[];
   op: OperatorProcess;
+  /** A generic-webhook sink of the operator (signed; I5). */
+  hook: Receiver;
   /** Objects made by hand in each namespace (no managed-by label): must never be touched. */
   handmade: Record<string, { cmResourceVersion: string; deployGeneration: number }>;
   firstSha: string;
@@ -224,6 +227,7 @@ export interface RunWorld {
 }
 
 let runCounter = 0;
+const HOOK_SECRET = 'model-webhook-secret';
 
 export async function startRunWorld(stack: Stack, nsCount: number): Promise<RunWorld> {
   const k = ++runCounter;
@@ -243,6 +247,7 @@ export async function startRunWorld(stack: Stack, nsCount: number): Promise<RunW
   }
   const dir = await tempDir(`model-run-${k}`);
   const port = await freePort();
+  const hook = await startReceiver(HOOK_SECRET);
   const env = {
     ...process.env,
     ...operatorEnv({ repo, s3, cp, cluster: CLUSTER, namespaces }),
@@ -252,6 +257,8 @@ export async function startRunWorld(stack: Stack, nsCount: number): Promise<RunW
     LISTEN_ADDRESS: `127.0.0.1:${port}`,
     GSO_WORK_DIR: join(dir, 'work'),
     LOG_LEVEL: 'info',
+    NOTIFY_WEBHOOK_URL: `${hook.url}/outcomes`,
+    NOTIFY_WEBHOOK_SECRET: HOOK_SECRET,
   };
   const op = new OperatorProcess(env, dir);
   op.start();
@@ -261,10 +268,12 @@ export async function startRunWorld(stack: Stack, nsCount: number): Promise<RunW
     namespaces,
     folders,
     op,
+    hook,
     handmade,
     firstSha: await repo.head(),
     async stop() {
       await op.stop();
+      await hook.stop();
       await repo.stop();
       // Free kwok and the controllers for the next run; nothing waits for the deletion.
       for (const ns of namespaces) await cp.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { backlogLimit, dispatch } from './dispatch.ts';
+import { type Delivery, retryDelayMs, type Sink } from './sink.ts';
+
+const log = pino({ level: 'silent' });
+
+/** A sink whose sends are recorded; `fail` says which keys throw, `delayMs` how long each takes. */
+function sink(
+  name: string,
+  opts: { fail?: (key: string) => boolean; delayMs?: number; retry?: boolean } = {},
+) {
+  const sent: string[] = [];
+  const s: Sink = {
+    name,
+    ...(opts.retry === false ? {} : { retry: { baseMs: 1000, capMs: 8000 } }),
+    async send(d, signal) {
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      signal?.throwIfAborted();
+      if (opts.fail?.(d.key)) throw new Error(`refused ${d.key}`);
+      sent.push(d.key);
+    },
+  };
+  return { s, sent };
+}
+
+const d = (sinkName: string, key: string, extra: Partial<Delivery> = {}): Delivery => ({
+  sink: sinkName,
+  key,
+  body: key,
+  ...extra,
+});
+
+describe('dispatch', () => {
+  it('sends each sink in order, the sinks side by side: a slow sink holds no other', async () => {
+    const slow = sink('slow', { delayMs: 300 });
+    const fast = sink('fast');
+    const pending = [d('slow', 's1'), d('fast', 'f1'), d('slow', 's2'), d('fast', 'f2')];
+    const t0 = Date.now();
+    let fastDoneAt = 0;
+    const done = dispatch(pending, { sinks: [slow.s, fast.s], log, namespace: 'web' }).then((r) => r);
+    while (fast.sent.length < 2) await new Promise((r) => setTimeout(r, 5));
+    fastDoneAt = Date.now() - t0;
+    const r = await done;
+    assert.ok(fastDoneAt < 250, `the fast sink finished in ${fastDoneAt} ms, not after the slow one`);
+    assert.deepEqual(slow.sent, ['s1', 's2']);
+    assert.deepEqual(r.left, []);
+    assert.equal(r.sent.length, 4);
+  });
+
+  it('a failure backs that sink off (with jitter) and leaves the rest of its queue untried', async () => {
+    const down = sink('down', { fail: () => true });
+    const up = sink('up');
+    const now = Date.parse('2026-11-26T00:00:00Z');
+    const r = await dispatch(
+      [d('down', 'a'), d('down', 'b'), d('up', 'c')],
+      { sinks: [down.s, up.s], log, namespace: 'web' },
+      undefined,
+      now,
+    );
+    assert.deepEqual(up.sent, ['c']);
+    assert.deepEqual(
+      r.left.map((x) => [x.key, x.attempts]),
+      [
+        ['a', 1],
+        ['b', undefined],
+      ],
+    );
+    const wait = Date.parse(r.left[0]?.retryAt as string) - now;
+    assert.ok(wait >= 500 && wait <= 1000, `first retry after ${wait} ms (base 1 s, jitter 50–100%)`);
+    // Not due yet: untouched, and nothing to write.
+    const again = await dispatch(
+      r.left,
+      { sinks: [down.s, up.s], log, namespace: 'web' },
+      undefined,
+      now + 100,
+    );
+    assert.equal(again.changed, false);
+    assert.deepEqual(again.left, r.left);
+  });
+
+  it('a sink without a retry policy (S3) is tried again at the next flush', async () => {
+    const s3 = sink('s3', { fail: () => true, retry: false });
+    const r = await dispatch([{ key: 'k', body: 'b' }], { sinks: [s3.s], log, namespace: 'web' });
+    assert.deepEqual(r.left, [{ key: 'k', body: 'b' }]);
+    assert.equal(r.changed, false);
+  });
+
+  it('drops a delivery whose sink is no longer configured', async () => {
+    const r = await dispatch([d('gone', 'x')], { sinks: [], log, namespace: 'web' });
+    assert.deepEqual(r.left, []);
+    assert.equal(r.changed, true);
+  });
+
+  it('keeps each backlog to its newest deliveries', async () => {
+    const down = sink('down', { fail: () => true });
+    const many = Array.from({ length: backlogLimit + 7 }, (_, i) => d('down', `k${i}`));
+    const r = await dispatch(many, { sinks: [down.s], log, namespace: 'web' });
+    assert.equal(r.left.length, backlogLimit);
+    assert.equal(r.left.at(-1)?.key, `k${backlogLimit + 6}`);
+    assert.equal(r.left[0]?.key, 'k7');
+  });
+
+  it('backoff doubles to its cap', () => {
+    const p = { baseMs: 1000, capMs: 8000 };
+    assert.deepEqual(
+      [1, 2, 3, 4, 9].map((n) => retryDelayMs(p, n, () => 1)),
+      [1000, 2000, 4000, 8000, 8000],
+    );
+    assert.equal(
+      retryDelayMs(p, 3, () => 0),
+      2000,
+    );
+  });
+});
