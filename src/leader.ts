@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, type KubeClient } from './kube/client.ts';
+import { ApiError, ifFound, type KubeClient } from './kube/client.ts';
 import type { Logger } from './log.ts';
 
 export interface LeaseOptions {
@@ -36,13 +36,14 @@ export async function leaseHolder(
   now = new Date(),
 ): Promise<string | undefined> {
   const path = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${leaseName}`;
-  const lease = await client.json<Lease>('GET', path).catch((err: unknown) => {
-    if (err instanceof ApiError && err.status === 404) return undefined;
-    throw err;
-  });
-  const renewed = Date.parse(lease?.spec.renewTime ?? '') || 0;
-  const live = renewed + (lease?.spec.leaseDurationSeconds ?? 0) * 1000 >= now.getTime();
-  return live ? lease?.spec.holderIdentity : undefined;
+  const lease = await ifFound(client.json<Lease>('GET', path));
+  return lease && claimLive(lease, now, 0) ? lease.spec.holderIdentity : undefined;
+}
+
+/** The holder's claim has not run out at `now` (`durationSeconds`: when the Lease names none). */
+function claimLive(lease: Lease, now: Date, durationSeconds: number): boolean {
+  const renewed = Date.parse(lease.spec.renewTime ?? '') || 0;
+  return renewed + (lease.spec.leaseDurationSeconds ?? durationSeconds) * 1000 >= now.getTime();
 }
 
 export class LeaderElector {
@@ -204,10 +205,7 @@ export class LeaderElector {
   /** Another replica holds the lease and its claim has not run out at `now`. */
   private heldByOtherAt(lease: Lease, now: Date): boolean {
     const held = lease.spec.holderIdentity;
-    const renewed = Date.parse(lease.spec.renewTime ?? '') || 0;
-    const expired =
-      renewed + (lease.spec.leaseDurationSeconds ?? this.opts.durationSeconds) * 1000 < now.getTime();
-    return !!held && held !== this.identity && !expired;
+    return !!held && held !== this.identity && claimLive(lease, now, this.opts.durationSeconds);
   }
 
   private async heldByOther(signal: AbortSignal): Promise<boolean> {

@@ -93,7 +93,7 @@ function routes(deps: ServerDeps): Route[] {
       path: '/api/v1/status',
       handler: async () => ({
         ...reply(200, `${JSON.stringify(await deps.status(), null, 2)}\n`, 'application/json'),
-        headers: { 'cache-control': 'no-store' },
+        headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
       }),
     },
     {

@@ -17,20 +17,27 @@ function equal(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Checks whichever signature header the request carries; a request with none is refused. */
+/** HMAC-SHA256 of `body` under `secret`, hex: what every push and outcome webhook signs with. */
+export const hmacHex = (secret: string, body: string | Buffer): string =>
+  createHmac('sha256', secret).update(body).digest('hex');
+
+/**
+ * Checks whichever signature header the request carries; a request with none is refused. Gitea
+ * sends GitHub's header too: its own is checked first, so the delivery is logged as Gitea's.
+ */
 export function verify(secret: string, headers: Headers, body: Buffer): Verdict {
-  const hmac = () => createHmac('sha256', secret).update(body).digest('hex');
-  const github = header(headers, 'x-hub-signature-256');
-  if (github !== undefined) {
-    return equal(github, `sha256=${hmac()}`)
-      ? { ok: true, provider: 'github', delivery: header(headers, 'x-github-delivery') }
-      : { ok: false, why: 'X-Hub-Signature-256 does not match' };
-  }
+  const hmac = () => hmacHex(secret, body);
   const gitea = header(headers, 'x-gitea-signature') ?? header(headers, 'x-gogs-signature');
   if (gitea !== undefined) {
     return equal(gitea, hmac())
       ? { ok: true, provider: 'gitea', delivery: header(headers, 'x-gitea-delivery') }
       : { ok: false, why: 'X-Gitea-Signature does not match' };
+  }
+  const github = header(headers, 'x-hub-signature-256');
+  if (github !== undefined) {
+    return equal(github, `sha256=${hmac()}`)
+      ? { ok: true, provider: 'github', delivery: header(headers, 'x-github-delivery') }
+      : { ok: false, why: 'X-Hub-Signature-256 does not match' };
   }
   const gitlab = header(headers, 'x-gitlab-token');
   if (gitlab !== undefined) {

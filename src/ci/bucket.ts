@@ -3,6 +3,7 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../config.ts';
 import { redact } from '../source/redact.ts';
+import { clipped, oneLine as reasonLine } from '../version/reasons.ts';
 import { latestOutcomes } from './latest.ts';
 import { type Outcome, type OutcomeFile, outcomeFile } from './outcome-files.ts';
 
@@ -129,6 +130,5 @@ function advice(code: string, t: ScanTarget, what: string): string {
 
 /** One line, secrets (registered at start-up) replaced, bounded length. */
 function oneLine(text: string): string {
-  const line = redact(text).replace(/\s+/g, ' ').trim();
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+  return clipped(reasonLine(redact(text)), 300);
 }

@@ -86,4 +86,10 @@ describe('outcomeOf', () => {
   it('LastModified when the body has no time', () => {
     assert.equal(outcomeOf(file, {}).at, '2026-03-01T12:00:00Z');
   });
+  it('a .failed file whose reason is Superseded is superseded, not failed', () => {
+    assert.equal(
+      outcomeOf(file, { reason: 'Superseded', message: 'Superseded by c0ffee1' }).state,
+      'superseded',
+    );
+  });
 });

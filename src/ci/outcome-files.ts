@@ -1,6 +1,7 @@
 // The operator's S3 outcome files read back: which keys are outcomes, and what a body says.
 // (notify/s3.ts writes them; `status` reads a whole bucket of them, written by every cluster.)
 import { isoSeconds } from '../time.ts';
+import { clipped, oneLine } from '../version/reasons.ts';
 
 /** One outcome file found in a listing: `cluster/namespace/deployment/<sha7>[.failed]`. */
 export interface OutcomeFile {
@@ -22,7 +23,8 @@ export interface Outcome {
   sha: string;
   /** UTC, to the second: healthy or failed at (the body), else the file's LastModified. */
   at: string;
-  state: 'deployed' | 'failed';
+  /** superseded: a `.failed` file whose reason is Superseded (a newer commit took over). */
+  state: 'deployed' | 'failed' | 'superseded';
   reason?: string;
   message?: string;
 }
@@ -59,8 +61,8 @@ export function parseBody(body: string, failed: boolean): Body {
   }
   const m = /^(\S+) ([A-Za-z]+): ?(.*)$/s.exec(text);
   const t = timeOf(m?.[1]);
-  if (!m || Number.isNaN(t)) return text ? { message: oneLine(text) } : {};
-  return { time: t, reason: m[2], message: oneLine(m[3] ?? '') };
+  if (!m || Number.isNaN(t)) return text ? { message: shortLine(text) } : {};
+  return { time: t, reason: m[2], message: shortLine(m[3] ?? '') };
 }
 
 /** The record of a file and its body (the body's time, else LastModified). */
@@ -71,14 +73,11 @@ export function outcomeOf(f: OutcomeFile, body: Body): Outcome {
     deployment: f.deployment,
     sha: f.sha7,
     at: isoSeconds(new Date(body.time ?? f.lastModified)),
-    state: f.failed ? 'failed' : 'deployed',
+    state: f.failed ? (body.reason === 'Superseded' ? 'superseded' : 'failed') : 'deployed',
     ...(body.reason ? { reason: body.reason } : {}),
     ...(f.failed && body.message ? { message: body.message } : {}),
   };
 }
 
 /** Bodies are one line by contract; a stray one is kept short and on one line. */
-const oneLine = (s: string) => {
-  const line = s.replace(/\s+/g, ' ').trim();
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
-};
+const shortLine = (s: string) => clipped(oneLine(s), 300);

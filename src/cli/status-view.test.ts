@@ -81,3 +81,21 @@ describe('matrix', () => {
     );
   });
 });
+
+describe('a superseded outcome', () => {
+  it('is told apart from a failure: a newer commit took over before it was healthy', () => {
+    const sup: Outcome = {
+      cluster: 'iowa-a',
+      namespace: 'web',
+      deployment: 'ui',
+      sha: 'ccccccc',
+      at: '2026-03-01T11:59:00Z',
+      state: 'superseded',
+      reason: 'Superseded',
+      message: 'Superseded by ddddddd before it became healthy',
+    };
+    const m = matrix([...outcomes, sup], now);
+    assert.match(m, /ccccccc SUPERSEDED 60s/);
+    assert.match(m, /iowa-a web\/ui ccccccc at 2026-03-01T11:59:00Z: Superseded: Superseded by ddddddd/);
+  });
+});

@@ -1,6 +1,7 @@
 // `status`'s two human views of the latest outcomes: a table (one row per cluster × namespace ×
 // deployment) and a matrix (one row per namespace/deployment, one column per cluster).
 import type { Outcome } from '../ci/outcome-files.ts';
+import { clipped } from '../version/reasons.ts';
 
 /** Like kubectl's AGE: 45s, 12m, 3h, 5d (one unit; two of the smaller before switching). */
 export function age(ms: number): string {
@@ -29,10 +30,9 @@ function columns(rows: readonly (readonly string[])[]): string {
 }
 
 const messageWidth = 60;
-const clip = (s: string) => (s.length > messageWidth ? `${s.slice(0, messageWidth - 1).trimEnd()}…` : s);
 
 /** Why it failed: `Reason: the message`. */
-const why = (o: Outcome) => (o.state === 'failed' ? [o.reason, o.message].filter(Boolean).join(': ') : '');
+const why = (o: Outcome) => (o.state === 'deployed' ? '' : [o.reason, o.message].filter(Boolean).join(': '));
 
 export function table(outcomes: readonly Outcome[], now: number): string {
   const head = ['CLUSTER', 'NAMESPACE', 'DEPLOYMENT', 'SHA', 'AGE', 'AT (UTC)', 'STATE', 'REASON'];
@@ -46,7 +46,7 @@ export function table(outcomes: readonly Outcome[], now: number): string {
       age(now - Date.parse(o.at)),
       o.at,
       o.state,
-      clip(why(o)), // cut to fit a terminal; the matrix and JSON have it whole
+      clipped(why(o), messageWidth), // cut to fit a terminal; the matrix and JSON have it whole
     ]),
   ]);
 }
@@ -64,14 +64,16 @@ export function matrix(outcomes: readonly Outcome[], now: number): string {
   }
   const cell = (o: Outcome | undefined) =>
     o
-      ? [o.sha, o.state === 'failed' ? 'FAILED' : '', age(now - Date.parse(o.at))].filter(Boolean).join(' ')
+      ? [o.sha, o.state === 'deployed' ? '' : o.state.toUpperCase(), age(now - Date.parse(o.at))]
+          .filter(Boolean)
+          .join(' ')
       : '-';
   const body = [...rows.keys()].sort().map((id) => {
     const byCluster = rows.get(id) as Map<string, Outcome>;
     return [...id.split('\n'), ...clusters.map((c) => cell(byCluster.get(c)))];
   });
   const failures = outcomes
-    .filter((o) => o.state === 'failed')
+    .filter((o) => o.state !== 'deployed')
     .map((o) => `  ${o.cluster} ${o.namespace}/${o.deployment} ${o.sha} at ${o.at}: ${why(o)}\n`);
   const grid = columns([['NAMESPACE', 'DEPLOYMENT', ...clusters], ...body]);
   return failures.length ? `${grid}\nfailed:\n${failures.join('')}` : grid;

@@ -4,6 +4,7 @@
 // take the same four fields under different paths, auth headers and state names.
 import type { Provider } from '../config/notify.ts';
 import { short } from '../source/sha.ts';
+import { clipped } from '../version/reasons.ts';
 import { DeliveryError, post } from './http.ts';
 import type { CommitEvent, CommitState, Sink } from './sink.ts';
 
@@ -52,7 +53,7 @@ export function commitStatusSink(o: CommitStatusOptions): Sink {
         sha: e.sha,
         state: e.state,
         context: statusContext(o.cluster, e.namespace),
-        description: clip(e.description),
+        description: clipped(e.description, maxDescription),
         ...(o.pageUrl ? { url: `${o.pageUrl}#ns-${e.namespace}` } : {}),
       };
       return { key: `${e.namespace}/${short(e.sha)}/${e.state}`, body: JSON.stringify(stored) };
@@ -101,5 +102,3 @@ function request(o: CommitStatusOptions, s: Stored) {
     what,
   };
 }
-
-const clip = (s: string) => (s.length > maxDescription ? `${s.slice(0, maxDescription - 1)}…` : s);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { backlogLimit, dispatch } from './dispatch.ts';
+import { DeliveryError } from './http.ts';
 import { type Delivery, retryDelayMs, type Sink } from './sink.ts';
 
 const log = pino({ level: 'silent' });
@@ -56,8 +57,7 @@ describe('dispatch', () => {
     const r = await dispatch(
       [d('down', 'a'), d('down', 'b'), d('up', 'c')],
       { sinks: [down.s, up.s], log, namespace: 'web' },
-      undefined,
-      now,
+      { now },
     );
     assert.deepEqual(up.sent, ['c']);
     assert.deepEqual(
@@ -73,8 +73,7 @@ describe('dispatch', () => {
     const again = await dispatch(
       r.left,
       { sinks: [down.s, up.s], log, namespace: 'web' },
-      undefined,
-      now + 100,
+      { now: now + 100 },
     );
     assert.equal(again.changed, false);
     assert.deepEqual(again.left, r.left);
@@ -91,6 +90,58 @@ describe('dispatch', () => {
     const r = await dispatch([d('gone', 'x')], { sinks: [], log, namespace: 'web' });
     assert.deepEqual(r.left, []);
     assert.equal(r.changed, true);
+  });
+
+  it('drops a delivery the target refused for good (a 4xx), and goes on with the next', async () => {
+    const s: Sink = {
+      name: 'host',
+      retry: { baseMs: 1000, capMs: 8000 },
+      async send(x) {
+        if (x.key === 'bad') throw new DeliveryError('host: HTTP 422: no such commit', 422);
+      },
+    };
+    const r = await dispatch([d('host', 'bad'), d('host', 'good')], { sinks: [s], log, namespace: 'web' });
+    assert.deepEqual(r.left, []);
+    assert.deepEqual(
+      r.sent.map((x) => x.key),
+      ['good'],
+    );
+    for (const status of [401, 403, 429, 500])
+      assert.equal(new DeliveryError('x', status).permanent, false, `${status}`);
+  });
+
+  it('a send cut short by the pass stopping is no failed attempt; a bounded flush leaves Slack-like sinks for the last one', async () => {
+    const stop = new AbortController();
+    const hung: Sink = {
+      name: 'hung',
+      retry: { baseMs: 1000, capMs: 8000 },
+      send: (_x, signal) =>
+        new Promise((_ok, fail) => signal?.addEventListener('abort', () => fail(new Error('aborted')))),
+    };
+    setTimeout(() => stop.abort(), 20);
+    const r = await dispatch(
+      [d('hung', 'a')],
+      { sinks: [hung], log, namespace: 'web' },
+      { signal: stop.signal, stop: stop.signal },
+    );
+    assert.deepEqual(r.left, [d('hung', 'a')], 'no attempt counted, no backoff');
+    const last = sink('last');
+    const lastOnly: Sink = { ...last.s, onTheWay: false };
+    const onTheWay = await dispatch(
+      [d('last', 'x')],
+      { sinks: [lastOnly], log, namespace: 'web' },
+      { onTheWay: true },
+    );
+    assert.deepEqual([onTheWay.left.length, last.sent], [1, []]);
+    await dispatch([d('last', 'x')], { sinks: [lastOnly], log, namespace: 'web' });
+    assert.deepEqual(last.sent, ['x']);
+  });
+
+  it('keeps every S3 file however long S3 is down (CI waits on each)', async () => {
+    const s3 = sink('s3', { fail: () => true, retry: false });
+    const many = Array.from({ length: backlogLimit + 7 }, (_, i) => ({ key: `k${i}`, body: '' }));
+    const r = await dispatch(many, { sinks: [s3.s], log, namespace: 'web' });
+    assert.equal(r.left.length, backlogLimit + 7);
   });
 
   it('keeps each backlog to its newest deliveries', async () => {

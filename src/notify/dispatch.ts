@@ -1,14 +1,19 @@
 // Sends what the sinks owe: each sink's deliveries in order, the sinks side by side, so a slow or
 // dead sink delays neither another sink nor (past the caller's budget) the sync. A failed delivery
-// stays pending; a sink with a retry policy backs off (with jitter) before the next try, and one
-// failure, or a delivery still backing off, ends that sink's turn: its deliveries go in order.
+// stays pending; a sink with a retry policy backs off (with jitter) before the next try, and a
+// failure, or a delivery still backing off, ends that sink's turn: its deliveries go in order. A
+// delivery the target refused for good (a 4xx other than auth and throttling) is dropped.
 import { failpoint } from '../failpoint.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { redact } from '../source/redact.ts';
+import { DeliveryError } from './http.ts';
 import { type Delivery, retryDelayMs, type Sink, sinkOf } from './sink.ts';
 
-/** A sink's backlog is kept to this many deliveries: the oldest beyond are dropped, with a warning. */
+/**
+ * A backing-off sink's backlog is kept to this many deliveries: the oldest beyond are dropped, with
+ * an error log. S3 (no retry policy: CI waits on each file) keeps all of its own.
+ */
 export const backlogLimit = 100;
 
 export interface DispatchDeps {
@@ -17,6 +22,16 @@ export interface DispatchDeps {
   metrics?: Metrics | undefined;
   /** For the failpoints (test knobs around a delivery). */
   namespace: string;
+}
+
+export interface DispatchOptions {
+  /** Ends the flush: what is not sent by then stays pending (a budget, a shutdown, a newer commit). */
+  signal?: AbortSignal | undefined;
+  /** The part of `signal` that is the pass stopping: a send it cuts short is no failed attempt. */
+  stop?: AbortSignal | undefined;
+  /** A bounded flush on the way: sinks that must not be cut short (`onTheWay: false`) wait. */
+  onTheWay?: boolean;
+  now?: number;
 }
 
 export interface Dispatched<D extends Delivery> {
@@ -30,26 +45,27 @@ export interface Dispatched<D extends Delivery> {
 
 type Result<D> = { sent: true } | { dropped: true } | { kept: D; tried: boolean };
 
-/** Sends every delivery that is due; `signal` (shutdown, newer commit, budget) leaves the rest pending. */
+/** Sends every delivery that is due, each sink's in order and the sinks side by side. */
 export async function dispatch<D extends Delivery>(
   pending: readonly D[],
   deps: DispatchDeps,
-  signal?: AbortSignal,
-  now = Date.now(),
+  opts: DispatchOptions = {},
 ): Promise<Dispatched<D>> {
+  const now = opts.now ?? Date.now();
   const results = new Map<D, Result<D>>();
   const bySink = Map.groupBy(pending, (d) => d.sink ?? 's3');
   await Promise.all(
     [...bySink.values()].map(async (list) => {
-      let down = false;
+      const sink = list[0] && sinkOf(deps.sinks, list[0]);
+      let down = opts.onTheWay === true && sink?.onTheWay === false;
       for (const d of list) {
         // In order: a commit's `success` must never overtake its `pending` at the git host.
         down ||= !!d.retryAt && Date.parse(d.retryAt) > now;
-        if (down || signal?.aborted) {
+        if (down || opts.signal?.aborted) {
           results.set(d, { kept: d, tried: false });
           continue;
         }
-        const r = await sendOne(d, deps, signal, now);
+        const r = await sendOne(d, deps, opts, now);
         results.set(d, r);
         if ('kept' in r) down = true;
       }
@@ -81,7 +97,7 @@ function collect<D extends Delivery>(
 async function sendOne<D extends Delivery>(
   d: D,
   deps: DispatchDeps,
-  signal: AbortSignal | undefined,
+  opts: DispatchOptions,
   now: number,
 ): Promise<Result<D>> {
   const sink = sinkOf(deps.sinks, d);
@@ -92,20 +108,41 @@ async function sendOne<D extends Delivery>(
   const s3 = sink.name === 's3';
   try {
     failpoint('after-health', deps.namespace); // test knobs: killed just before, or just after, a delivery
-    await sink.send(d, signal);
+    await sink.send(d, opts.signal);
     failpoint('after-s3', deps.namespace);
     deps.log.info({ key: d.key }, s3 ? 'S3 file written' : `${sink.name} delivery sent`);
     count(deps, sink, 'ok');
     return { sent: true };
   } catch (err) {
-    count(deps, sink, 'error');
-    const attempts = (d.attempts ?? 0) + 1;
-    const retryAt = sink.retry ? new Date(now + retryDelayMs(sink.retry, attempts)).toISOString() : undefined;
-    const what = s3 ? 'S3 write' : `${sink.name} delivery`;
-    const when = retryAt ? `retry after ${retryAt}` : 'will retry';
-    deps.log.warn({ key: d.key, attempts }, `${what} failed, ${when}: ${redact((err as Error).message)}`);
-    return { kept: retryAt ? { ...d, attempts, retryAt } : d, tried: !!retryAt };
+    return failed(d, sink, err as Error, { deps, opts, now });
   }
+}
+
+function failed<D extends Delivery>(
+  d: D,
+  sink: Sink,
+  err: Error,
+  at: { deps: DispatchDeps; opts: DispatchOptions; now: number },
+): Result<D> {
+  const { deps, opts, now } = at;
+  const what = sink.name === 's3' ? 'S3 write' : `${sink.name} delivery`;
+  const why = redact(err.message);
+  // The pass stopping (shutdown, newer commit) is no verdict on the sink: the next flush sends it.
+  if (opts.stop?.aborted) {
+    deps.log.debug({ key: d.key }, `${what} cut short by the pass stopping`);
+    return { kept: d, tried: false };
+  }
+  count(deps, sink, 'error');
+  if (err instanceof DeliveryError && err.permanent) {
+    deps.log.error({ key: d.key }, `${what} refused for good, dropped: ${why}`);
+    count(deps, sink, 'dropped');
+    return { dropped: true };
+  }
+  const attempts = (d.attempts ?? 0) + 1;
+  const retryAt = sink.retry ? new Date(now + retryDelayMs(sink.retry, attempts)).toISOString() : undefined;
+  const when = retryAt ? `retry after ${retryAt}` : 'will retry';
+  deps.log.warn({ key: d.key, attempts }, `${what} failed, ${when}: ${why}`);
+  return { kept: retryAt ? { ...d, attempts, retryAt } : d, tried: !!retryAt };
 }
 
 function count(deps: DispatchDeps, sink: Sink, result: 'ok' | 'error' | 'dropped'): void {
@@ -113,20 +150,20 @@ function count(deps: DispatchDeps, sink: Sink, result: 'ok' | 'error' | 'dropped
   if (sink.name === 's3' && result !== 'dropped') deps.metrics?.s3Writes.inc({ result });
 }
 
-/** Each sink keeps its newest `backlogLimit` deliveries: a sink down for days cannot grow the status without end. */
+/** Each backing-off sink keeps its newest `backlogLimit` deliveries: a sink down for days cannot grow the status without end. */
 function capBacklogs<D extends Delivery>(left: D[], deps: DispatchDeps): D[] {
   const bySink = Map.groupBy(left, (d) => d.sink ?? 's3');
   const drop = new Set<D>();
   for (const [name, list] of bySink) {
-    if (list.length <= backlogLimit) continue;
+    const sink = deps.sinks.find((s) => s.name === name);
+    if (!sink?.retry || list.length <= backlogLimit) continue;
     const old = list.slice(0, list.length - backlogLimit);
     for (const d of old) drop.add(d);
     deps.log.error(
       { sink: name, dropped: old.length },
       `${name}: backlog over ${backlogLimit}: oldest deliveries dropped`,
     );
-    const sink = deps.sinks.find((s) => s.name === name);
-    if (sink) for (const _ of old) count(deps, sink, 'dropped');
+    for (const _ of old) count(deps, sink, 'dropped');
   }
   return drop.size ? left.filter((d) => !drop.has(d)) : left;
 }

@@ -13,6 +13,15 @@ export class DeliveryError extends Error {
     super(message);
     this.name = 'DeliveryError';
   }
+
+  /**
+   * The target refused this request for good (400, 404, 422…): sending it again cannot help. Not
+   * 401/403 (a token can be fixed), 408, 409 or 429 (a retry may pass).
+   */
+  get permanent(): boolean {
+    const s = this.status;
+    return s !== undefined && s >= 400 && s < 500 && ![401, 403, 408, 409, 425, 429].includes(s);
+  }
 }
 
 export interface Post {

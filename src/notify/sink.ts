@@ -57,6 +57,11 @@ export interface Sink {
   readonly name: string;
   /** Without one, a failed delivery is tried again at every flush (each pass). */
   readonly retry?: RetryPolicy;
+  /**
+   * false: not sent by the bounded flushes on the way (whose budget may cut a request short and
+   * send it again), only by the pass's last flush. For a target that cannot drop a repeat (Slack).
+   */
+  readonly onTheWay?: boolean;
   /** The delivery this sink owes for a Deployment's outcome, or undefined when it tells nothing of it. */
   render?(outcome: Decided): Pick<Delivery, 'key' | 'body'> | undefined;
   /** The delivery this sink owes for a commit's state, or undefined when it tells nothing of it. */

@@ -30,6 +30,8 @@ export function slackSink(o: SlackOptions): Sink {
   return {
     name: 'slack',
     retry: { baseMs: 5_000, capMs: 5 * 60_000 },
+    // A message cut short by a budget may have been posted: Slack would show it twice.
+    onTheWay: false,
     renderCommit(e) {
       if (e.state !== 'success' && e.state !== 'failure') return undefined;
       return {

@@ -2,8 +2,8 @@
 // commit's state — signed `X-Signature: sha256=<HMAC-SHA256(secret, body)>` over the exact body.
 // `id` is the same for a repeat of one delivery (a crash between the send and the status write):
 // a receiver drops what it has seen.
-import { createHmac } from 'node:crypto';
 import { short } from '../source/sha.ts';
+import { hmacHex } from '../webhook.ts';
 import { post } from './http.ts';
 import type { CommitEvent, Decided, Sink } from './sink.ts';
 
@@ -47,8 +47,7 @@ export interface CommitPayload {
 
 export type WebhookPayload = DeploymentPayload | CommitPayload;
 
-export const signature = (secret: string, body: string) =>
-  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+export const signature = (secret: string, body: string) => `sha256=${hmacHex(secret, body)}`;
 
 export function webhookSink(o: WebhookOptions): Sink {
   const url = (ns: string) => (o.pageUrl ? { url: `${o.pageUrl}#ns-${ns}` } : {});

@@ -68,7 +68,10 @@ export async function awaitRollout(ctx: SyncContext, rec: Recorder, t: RolloutTa
       shasOf(n.ref.name).map((sha): Outcome => ({ deployment: n.ref.name, sha, reason, message: n.reason })),
     ),
   );
-  if (!conditions) return { ready: false, error: why, reason };
+  if (!conditions) {
+    await rec.commitFailed(sha7, reason, why);
+    return { ready: false, error: why, reason };
+  }
   await rec.rolloutFailed(sha7, reason, why);
   ctx.log.warn(why);
   return { ready: false, error: why, reason };

@@ -5,6 +5,10 @@ import type { SourceError } from '../source/git.ts';
 /** A reason is read by CI logs, `wait` and `kubectl get`: always one line. */
 export const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
 
+/** `s` cut to `max` characters, an ellipsis marking the cut. */
+export const clipped = (s: string, max: number): string =>
+  s.length > max ? `${s.slice(0, max - 1).trimEnd()}…` : s;
+
 /** Why a commit failed for a Deployment: the first word of its `.failed` file. */
 export type FailureReason =
   | 'InvalidManifests'

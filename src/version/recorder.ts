@@ -280,9 +280,17 @@ export class Recorder {
     });
   }
 
+  /**
+   * The rollout of `sha7` failed, told of the commit only: the Version's conditions belong to a
+   * failed head (a Job's failure names no Deployment, yet the commit did not deploy).
+   */
+  async commitFailed(sha7: string, reason: 'RolloutTimeout' | 'RolloutFailed', why: string): Promise<void> {
+    await this.tell(failure(sha7, reason, why));
+  }
+
   /** The rollout failed or timed out (`why` says which workloads and why). */
   async rolloutFailed(sha7: string, reason: 'RolloutTimeout' | 'RolloutFailed', why: string): Promise<void> {
-    await this.tell(failure(sha7, reason, why));
+    await this.commitFailed(sha7, reason, why);
     if (this.status?.lastError !== why)
       await this.event({ type: 'Warning', reason: 'RolloutFailed', message: why });
     const history = historyStep(this.status?.history, sha7, {
@@ -404,7 +412,7 @@ export class Recorder {
     const budget = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
     const signal = budget && stop ? AbortSignal.any([stop, budget]) : (budget ?? stop);
     const deps = { ...this.deps, log: this.log, namespace: this.version.metadata.namespace };
-    const { sent, left, changed } = await dispatch(pending, deps, signal);
+    const { sent, left, changed } = await dispatch(pending, deps, { signal, stop, onTheWay: !!budget });
     if (!changed) return;
     const told: Record<string, DeploymentState> = {};
     for (const d of sent) this.markTold(d, told);
@@ -432,12 +440,12 @@ export class Recorder {
     news: readonly CommitNews[] = [],
   ): Promise<boolean> {
     const patch = this.outcomes(outcomes);
-    if (!patch) return false;
-    const commits = tellCommits(this.status, this.target, news, patch.pending);
+    const commits = tellCommits(this.status, this.target, news, patch?.pending);
+    if (!patch && !commits) return false;
     await this.patch({ ...patch, ...commits, ...(history ? { history } : {}) });
     this.log.debug({ decided: outcomes.map((o) => `${o.deployment}/${short(o.sha)}`) }, 'outcomes decided');
     await this.deliver(this.stop, inlineDeliveryMs);
-    return true;
+    return patch !== undefined;
   }
 
   /** Tells the sinks a commit's state (`sha` may be short: the full one is looked up), at once. */

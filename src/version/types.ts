@@ -1,4 +1,5 @@
 import type { ObjectRef } from '../manifests/object.ts';
+import type { CommitState, Delivery } from '../notify/sink.ts';
 import type { Reason } from './reasons.ts';
 
 /** metav1.Condition */
@@ -29,22 +30,13 @@ export interface DeploymentState {
 export type DeploymentStatePatch = { [K in keyof DeploymentState]?: DeploymentState[K] | null } | null;
 
 /** A delivery a sink still owes (an S3 file not yet written, a commit status…): kept until it is sent. */
-export interface PendingFile {
-  /** The sink that owes it; absent for the S3 sink. */
-  sink?: string;
-  key: string;
-  body: string;
-  /** Failed sends so far (sinks that back off). */
-  attempts?: number;
-  /** Not tried again before this time (ISO). */
-  retryAt?: string;
-}
+export type PendingFile = Delivery;
 
 /** A commit's state as told to the sinks (status.commits): once per state, nothing after a final one. */
 export interface CommitTold {
   /** The full sha. */
   sha: string;
-  state: 'pending' | 'success' | 'failure' | 'superseded';
+  state: CommitState;
 }
 
 /** One sync of a commit, for `history`: when each step happened (UTC, seconds) and how it ended. */

@@ -236,4 +236,29 @@ describe('cachedFor', () => {
     assert.equal(await get(), 2);
     assert.equal(calls, 2);
   });
+
+  it('a read slower than the ttl is shared, not started again beside it', async () => {
+    let t = 0;
+    let calls = 0;
+    let finish: (n: number) => void = () => {};
+    const get = cachedFor(
+      1000,
+      () => {
+        calls++;
+        return new Promise<number>((ok) => {
+          finish = ok;
+        });
+      },
+      () => t,
+    );
+    const first = get();
+    t = 5000; // still reading
+    const second = get();
+    assert.equal(calls, 1);
+    finish(7);
+    assert.deepEqual(await Promise.all([first, second]), [7, 7]);
+    t = 5500; // settled at 5000: fresh until 6000
+    assert.equal(await get(), 7);
+    assert.equal(calls, 1);
+  });
 });

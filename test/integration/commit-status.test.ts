@@ -5,7 +5,6 @@
 // API. The GitHub provider is driven against Gitea's GitHub-shaped endpoint (base URL + auth header).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { short } from '../../src/source/sha.ts';
 import { waitFor } from '../../testbed/proc.ts';
 import { appFiles } from '../../testbed/seed.ts';
@@ -66,16 +65,20 @@ test('pending, then success, on the commit itself; a refused one fails with its 
   await waitStates(bad, ['failure'], 'the refused commit failed');
   assert.match((await statuses(bad))[0]?.description ?? '', /^DryRunRejected: .*deploy\.yaml:\d+/);
 
-  // The same head fails again at every poll, and a new process starts from the Version: no repeat.
+  // The same head fails again at every pass, and a new process starts from the Version: no repeat.
+  const firstLogs = await op.output();
   await op.stop();
   const { op: again } = await bed.startOperator('status-gitea-2', giteaStatusEnv());
-  await bed.w.waitVersion(ns, 'the restarted operator saw the head', (v) =>
-    (v.status?.conditions ?? []).some((c) => c.type === 'Stalled' && c.status === 'True'),
-  );
-  await sleep(3000);
+  // Its first pass at the refused head has ended (deliveries included) when it is counted.
+  await waitFor('the restarted operator’s first pass', async () => {
+    const res = await fetch(`${again.url}/metrics`).catch(() => undefined);
+    const text = res?.ok ? await res.text() : '';
+    return /gso_syncs_total\{namespace="app",result="failed"\} [1-9]/.test(text) ? true : undefined;
+  });
   assert.deepEqual(await states(c1), ['pending', 'success']);
   assert.deepEqual(await states(bad), ['failure']);
-  const logs = (await again.output()) + (await op.output());
+  const logs = firstLogs + (await again.output());
+  assert.ok(logs.includes('commit-status delivery sent'), 'the logs are the operators’');
   assert.ok(!logs.includes(bed.gitea.token), 'the token was logged');
   await again.stop();
 });

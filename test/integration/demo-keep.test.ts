@@ -78,12 +78,12 @@ test('demo --keep: the printed commands work while it runs; SIGINT stops every p
     // Both clusters run the last commit promoted (frankfurt's, which left iowa-a's spec as it was).
     assert.match(
       status.stdout,
-      /^NAMESPACE +DEPLOYMENT +frankfurt +iowa-a\nbedrock-demo +bedrock +([0-9a-f]{7}) \d+s +\1 \d+s\n$/,
+      /^NAMESPACE +DEPLOYMENT +frankfurt +iowa-a\nbedrock-demo +bedrock +([0-9a-f]{7}) \d+[sm] +\1 \d+[sm]\n$/,
     );
 
     const running = await group(pgid);
     assert.ok(running.length >= 10, `the demo's processes: ${running.length}`);
-    process.kill(pgid, 'SIGINT');
+    process.kill(-pgid, 'SIGINT'); // Ctrl-C in a terminal: the whole process group
     assert.equal(await exited, 130, out);
     await waitFor(
       'every process of the demo gone',

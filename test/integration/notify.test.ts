@@ -136,7 +136,7 @@ test('a hung webhook and a dead Slack delay neither the sync nor S3; back, each 
     // Queued behind the hung webhook, the file would wait at least the delivery budget (2 s).
     const late = loggedAt('S3 file written', key) - loggedAt('outcomes decided', `api/${short(sha)}`);
     assert.ok(
-      late < inlineDeliveryMs / 2,
+      late < inlineDeliveryMs * 0.75, // queued behind the hung webhook: the whole 2-s budget first
       `the S3 file was written ${late} ms after the Deployment was healthy`,
     );
     await w.waitVersion(ns, 'deployed', (v) => v.deployed === short(sha));
