@@ -489,6 +489,35 @@ test('suspend: nothing applied while suspended; a held sha overwritten before re
   );
 });
 
+test('suspend: a sha applied just before the suspension took hold owes its rollout from its sighting, even while the suspension is open', () => {
+  // bbbbbbb (web unschedulable) seen at 1 s, applied at 1.1 s; suspended at 1.5 s, still suspended
+  // (Suspended=True only once that pass ended, at 21.5 s): web's RolloutTimeout 20 s after the sighting.
+  const keys = { 'api/aaaaaaa': ok, 'web/aaaaaaa': ok, 'api/bbbbbbb': iso(t0 + 1200) };
+  const at = (ms: number) => ({
+    ...ctx(
+      { ...keys, 'web/bbbbbbb.failed': `${iso(t0 + ms)} RolloutTimeout: Deployment/web: 0/1 ready` },
+      false,
+    ),
+    seen: [
+      { sha7: 'aaaaaaa', at: t0, incarnation: 0 },
+      { sha7: 'bbbbbbb', at: t0 + 1000, incarnation: 0 },
+    ],
+    suspensions: [
+      { from: t0 + 1500, to: Number.POSITIVE_INFINITY, effective: t0 + 21_500, applied: 'bbbbbbb' },
+    ],
+    now: t0 + 22_000,
+  });
+  assert.deepEqual(
+    collect((r) => checkS3(at(21_000), r)),
+    [],
+  );
+  // Still checked: a timeout well before ROLLOUT_TIMEOUT is early.
+  assert.deepEqual(
+    collect((r) => checkS3(at(5_000), r)),
+    ['early-timeout web/bbbbbbb.failed'],
+  );
+});
+
 test('a pre phase overtaken by a newer head: Superseded is its outcome; a failing one alone says PrePhaseFailed', () => {
   const states = phased().slice(0, 3);
   const keys = {

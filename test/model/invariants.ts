@@ -129,6 +129,8 @@ function sightingOf(ctx: Ctx, i: number): Sighting | undefined {
   let overtakable = false;
   for (const w of ctx.suspensions) {
     if (next <= w.from || s.at >= w.to) continue;
+    // Seen and applied before the suspension took hold: its rollout went on, owed from the sighting.
+    if (s.at < w.from && appliedBefore(ctx, s.sha7, w.effective ?? Number.POSITIVE_INFINITY)) continue;
     if (next >= w.to) {
       since = Math.max(since, w.to);
       overtakable ||= next - w.to < RESUME_OVERTAKE_MS;
@@ -137,6 +139,10 @@ function sightingOf(ctx: Ctx, i: number): Sighting | undefined {
   }
   return { index: i, since, required, overtakable };
 }
+
+/** `sha7`'s set was applied (a main `applied` line) before `t`. */
+const appliedBefore = (ctx: Ctx, sha7: string, t: number) =>
+  ctx.appliedTimeline.some((a) => a.sha7 === sha7 && a.phase === 'main' && a.at < t);
 
 /** What the contract expects for every sha the operator saw, in this namespace. */
 export function expectations(ctx: Ctx): Expect[] {
