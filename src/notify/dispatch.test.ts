@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { backlogLimit, dispatch } from './dispatch.ts';
+import { backlogLimit, dispatch, refusedTries } from './dispatch.ts';
 import { DeliveryError } from './http.ts';
 import { type Delivery, retryDelayMs, type Sink } from './sink.ts';
 
@@ -92,7 +92,7 @@ describe('dispatch', () => {
     assert.equal(r.changed, true);
   });
 
-  it('drops a delivery the target refused for good (a 4xx), and goes on with the next', async () => {
+  it('a 4xx is retried a few times, then dropped, and the sink goes on with the next', async () => {
     const s: Sink = {
       name: 'host',
       retry: { baseMs: 1000, capMs: 8000 },
@@ -100,10 +100,20 @@ describe('dispatch', () => {
         if (x.key === 'bad') throw new DeliveryError('host: HTTP 422: no such commit', 422);
       },
     };
-    const r = await dispatch([d('host', 'bad'), d('host', 'good')], { sinks: [s], log, namespace: 'web' });
-    assert.deepEqual(r.left, []);
+    const deps = { sinks: [s], log, namespace: 'web' };
+    const first = await dispatch([d('host', 'bad'), d('host', 'good')], deps);
     assert.deepEqual(
-      r.sent.map((x) => x.key),
+      first.left.map((x) => [x.key, x.attempts]),
+      [
+        ['bad', 1],
+        ['good', undefined],
+      ],
+      'kept, in order, backing off',
+    );
+    const last = await dispatch([d('host', 'bad', { attempts: refusedTries - 1 }), d('host', 'good')], deps);
+    assert.deepEqual(last.left, []);
+    assert.deepEqual(
+      last.sent.map((x) => x.key),
       ['good'],
     );
     for (const status of [401, 403, 429, 500])
@@ -135,6 +145,36 @@ describe('dispatch', () => {
     assert.deepEqual([onTheWay.left.length, last.sent], [1, []]);
     await dispatch([d('last', 'x')], { sinks: [lastOnly], log, namespace: 'web' });
     assert.deepEqual(last.sent, ['x']);
+  });
+
+  it('a newer commit does not cut a Slack-like post short once sent (it could not drop the repeat); a shutdown does', async () => {
+    const posted: string[] = [];
+    const slow: Sink = {
+      name: 'chat',
+      retry: { baseMs: 1000, capMs: 8000 },
+      onTheWay: false,
+      send: (x, signal) =>
+        new Promise((ok, fail) => {
+          const t = setTimeout(() => ok(void posted.push(x.key)), 50);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(t);
+            fail(new Error('cut short'));
+          });
+        }),
+    };
+    const deps = { sinks: [slow], log, namespace: 'web' };
+    const newer = new AbortController();
+    setTimeout(() => newer.abort(), 10);
+    const r = await dispatch([d('chat', 'm1')], deps, { signal: newer.signal, stop: newer.signal });
+    assert.deepEqual([posted, r.left], [['m1'], []]);
+    const shutdown = new AbortController();
+    setTimeout(() => shutdown.abort(), 10);
+    const cut = await dispatch([d('chat', 'm2')], deps, {
+      signal: shutdown.signal,
+      stop: shutdown.signal,
+      shutdown: shutdown.signal,
+    });
+    assert.deepEqual([posted, cut.left.map((x) => x.key)], [['m1'], ['m2']]);
   });
 
   it('keeps every S3 file however long S3 is down (CI waits on each)', async () => {

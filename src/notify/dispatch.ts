@@ -16,6 +16,9 @@ import { type Delivery, retryDelayMs, type Sink, sinkOf } from './sink.ts';
  */
 export const backlogLimit = 100;
 
+/** A delivery refused with a 4xx (not auth or throttling) this many times is dropped. */
+export const refusedTries = 4;
+
 export interface DispatchDeps {
   sinks: readonly Sink[];
   log: Logger;
@@ -31,6 +34,11 @@ export interface DispatchOptions {
   stop?: AbortSignal | undefined;
   /** A bounded flush on the way: sinks that must not be cut short (`onTheWay: false`) wait. */
   onTheWay?: boolean;
+  /**
+   * Only a shutdown cuts a request to an `onTheWay: false` sink short once it is sent (a newer
+   * commit does not: the target cannot drop the repeat a cut request would cause).
+   */
+  shutdown?: AbortSignal | undefined;
   now?: number;
 }
 
@@ -108,7 +116,7 @@ async function sendOne<D extends Delivery>(
   const s3 = sink.name === 's3';
   try {
     failpoint('after-health', deps.namespace); // test knobs: killed just before, or just after, a delivery
-    await sink.send(d, opts.signal);
+    await sink.send(d, sink.onTheWay === false ? opts.shutdown : opts.signal);
     failpoint('after-s3', deps.namespace);
     deps.log.info({ key: d.key }, s3 ? 'S3 file written' : `${sink.name} delivery sent`);
     count(deps, sink, 'ok');
@@ -133,12 +141,14 @@ function failed<D extends Delivery>(
     return { kept: d, tried: false };
   }
   count(deps, sink, 'error');
-  if (err instanceof DeliveryError && err.permanent) {
-    deps.log.error({ key: d.key }, `${what} refused for good, dropped: ${why}`);
+  const attempts = (d.attempts ?? 0) + 1;
+  // A 4xx may pass later (a commit the host has not received yet, a token given access): dropped
+  // only after a few tries, so that it cannot hold the sink's later deliveries for long.
+  if (err instanceof DeliveryError && err.permanent && attempts >= refusedTries) {
+    deps.log.error({ key: d.key }, `${what} refused ${attempts} times, dropped: ${why}`);
     count(deps, sink, 'dropped');
     return { dropped: true };
   }
-  const attempts = (d.attempts ?? 0) + 1;
   const retryAt = sink.retry ? new Date(now + retryDelayMs(sink.retry, attempts)).toISOString() : undefined;
   const when = retryAt ? `retry after ${retryAt}` : 'will retry';
   deps.log.warn({ key: d.key, attempts }, `${what} failed, ${when}: ${why}`);

@@ -15,8 +15,8 @@ export class DeliveryError extends Error {
   }
 
   /**
-   * The target refused this request for good (400, 404, 422…): sending it again cannot help. Not
-   * 401/403 (a token can be fixed), 408, 409 or 429 (a retry may pass).
+   * The target refused this request as such (400, 404, 422…): sending it again is unlikely to help.
+   * Not 401/403 (a token can be fixed), 408, 409, 425 or 429 (a retry may pass).
    */
   get permanent(): boolean {
     const s = this.status;

@@ -10,6 +10,6 @@ export function deliverOnTheWay(ctx: SyncContext, rec: Recorder): Promise<void> 
 
 /** Delivers everything pending at the end of a pass; returns how many deliveries are left. */
 export async function deliver(ctx: SyncContext, rec: Recorder): Promise<number> {
-  await rec.deliver(ctx.opts.signal);
+  await rec.deliver(ctx.opts.signal, undefined, ctx.opts.shutdown);
   return rec.undelivered;
 }

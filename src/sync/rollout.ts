@@ -89,6 +89,8 @@ export async function followApplied(ctx: SyncContext, rec: Recorder): Promise<vo
   const commit = { sha: applied, author: status?.author ?? '', message: status?.message ?? '' };
   // The pre and post objects are not the applied set's rollout: the inventory also holds the pre
   // objects of a head that failed (to prune them), a pre Deployment among them at the head's spec.
-  const refs = (status?.inventory ?? []).filter((r) => !r.phase);
+  // A Job that completed may be gone since (its TTL): never seen again, it is not waited for.
+  const ran = new Set((status?.ranJobs ?? []).map((e) => e.slice(0, e.lastIndexOf('@'))));
+  const refs = (status?.inventory ?? []).filter((r) => !r.phase && !(r.kind === 'Job' && ran.has(r.name)));
   await awaitRollout(ctx, rec, { commit, refs, conditions: false });
 }

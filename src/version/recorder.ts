@@ -406,13 +406,18 @@ export class Recorder {
    * `budgetMs` bounds a delivery on the way (the moment an outcome is decided): a slow or hung
    * sink then costs the rollout a few seconds, and the delivery waits for the next flush.
    */
-  async deliver(stop?: AbortSignal, budgetMs?: number): Promise<void> {
+  async deliver(stop?: AbortSignal, budgetMs?: number, shutdown?: AbortSignal): Promise<void> {
     const pending = this.status?.pending ?? [];
     if (pending.length === 0) return;
     const budget = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
     const signal = budget && stop ? AbortSignal.any([stop, budget]) : (budget ?? stop);
     const deps = { ...this.deps, log: this.log, namespace: this.version.metadata.namespace };
-    const { sent, left, changed } = await dispatch(pending, deps, { signal, stop, onTheWay: !!budget });
+    const { sent, left, changed } = await dispatch(pending, deps, {
+      signal,
+      stop,
+      onTheWay: !!budget,
+      shutdown,
+    });
     if (!changed) return;
     const told: Record<string, DeploymentState> = {};
     for (const d of sent) this.markTold(d, told);

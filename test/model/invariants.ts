@@ -130,7 +130,7 @@ function sightingOf(ctx: Ctx, i: number): Sighting | undefined {
   for (const w of ctx.suspensions) {
     if (next <= w.from || s.at >= w.to) continue;
     // Seen and applied before the suspension took hold: its rollout went on, owed from the sighting.
-    if (s.at < w.from && appliedBefore(ctx, s.sha7, w.effective ?? Number.POSITIVE_INFINITY)) continue;
+    if (s.at < w.from && appliedBetween(ctx, s.sha7, s.at, Math.min(w.effective ?? w.to, w.to))) continue;
     if (next >= w.to) {
       since = Math.max(since, w.to);
       overtakable ||= next - w.to < RESUME_OVERTAKE_MS;
@@ -140,9 +140,9 @@ function sightingOf(ctx: Ctx, i: number): Sighting | undefined {
   return { index: i, since, required, overtakable };
 }
 
-/** `sha7`'s set was applied (a main `applied` line) before `t`. */
-const appliedBefore = (ctx: Ctx, sha7: string, t: number) =>
-  ctx.appliedTimeline.some((a) => a.sha7 === sha7 && a.phase === 'main' && a.at < t);
+/** `sha7`'s set was applied (a main `applied` line) from `from` (its sighting) until before `to`. */
+const appliedBetween = (ctx: Ctx, sha7: string, from: number, to: number) =>
+  ctx.appliedTimeline.some((a) => a.sha7 === sha7 && a.phase === 'main' && a.at >= from && a.at < to);
 
 /** What the contract expects for every sha the operator saw, in this namespace. */
 export function expectations(ctx: Ctx): Expect[] {
