@@ -17,11 +17,41 @@ export interface ApiTarget {
 }
 
 /** Seconds to PATCH every object with `concurrency` requests in flight. */
-export async function rawApply(
+export function rawApply(target: ApiTarget, namespace: string, objects: KubeObject[], concurrency: number) {
+  return rawRequests(target, objects, concurrency, (o) => ({
+    method: 'PATCH',
+    path: `${pathOf(o, namespace)}?fieldManager=floor&force=true`,
+    body: JSON.stringify(o),
+    type: 'application/apply-patch+yaml',
+  }));
+}
+
+/** Seconds to DELETE every object with `concurrency` requests in flight (the prune floor). */
+export function rawDelete(target: ApiTarget, namespace: string, objects: KubeObject[], concurrency: number) {
+  return rawRequests(target, objects, concurrency, (o) => ({
+    method: 'DELETE',
+    path: pathOf(o, namespace),
+    body: JSON.stringify({ propagationPolicy: 'Background' }),
+    type: 'application/json',
+  }));
+}
+
+const pathOf = (o: KubeObject, namespace: string) =>
+  `${(plural[o.kind] as string).replace('NS', namespace)}${o.metadata.name}`;
+
+interface Call {
+  method: string;
+  path: string;
+  body: string;
+  type: string;
+}
+
+/** Seconds to send one request per object, `concurrency` in flight, over keep-alive connections. */
+async function rawRequests(
   { server, ca, token }: ApiTarget,
-  namespace: string,
   objects: KubeObject[],
   concurrency: number,
+  call: (o: KubeObject) => Call,
 ): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca });
   const start = performance.now();
@@ -29,18 +59,17 @@ export async function rawApply(
   const worker = async () => {
     while (next < objects.length) {
       const o = objects[next++] as KubeObject;
-      const path = `${(plural[o.kind] as string).replace('NS', namespace)}${o.metadata.name}?fieldManager=floor&force=true`;
-      const body = JSON.stringify(o);
+      const c = call(o);
       await new Promise<void>((resolve, reject) => {
         const req = request(
-          `${server}${path}`,
+          `${server}${c.path}`,
           {
-            method: 'PATCH',
+            method: c.method,
             agent,
             headers: {
               authorization: `Bearer ${token}`,
-              'content-type': 'application/apply-patch+yaml',
-              'content-length': Buffer.byteLength(body),
+              'content-type': c.type,
+              'content-length': Buffer.byteLength(c.body),
             },
           },
           (res) => {
@@ -48,12 +77,12 @@ export async function rawApply(
             res.on('end', () =>
               (res.statusCode ?? 0) < 300
                 ? resolve()
-                : reject(new Error(`${o.kind}/${o.metadata.name}: ${res.statusCode}`)),
+                : reject(new Error(`${c.method} ${o.kind}/${o.metadata.name}: ${res.statusCode}`)),
             );
           },
         );
         req.on('error', reject);
-        req.end(body);
+        req.end(c.body);
       });
     }
   };

@@ -8,12 +8,13 @@ import { removeDir, tempDir } from '../testbed/proc.ts';
 import * as coldApply from './measures/cold-apply.ts';
 import * as idleMemory from './measures/idle-memory.ts';
 import * as latency from './measures/latency.ts';
+import * as prune from './measures/prune.ts';
 import * as resync from './measures/resync.ts';
 import * as scale from './measures/scale.ts';
 import { type Bench, log, type Measure, quick, type Result, secondsSinceStart, startBench } from './setup.ts';
 
 /** In the order they run: resync re-applies what cold apply applied. */
-const measures: Measure[] = [coldApply, resync, idleMemory, latency, scale];
+const measures: Measure[] = [coldApply, resync, idleMemory, latency, scale, prune];
 
 const only = process.argv.includes('--only')
   ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',')

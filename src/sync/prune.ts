@@ -6,15 +6,18 @@ import type { SyncContext } from './context.ts';
 
 /** What a dry run would prune. */
 export async function pruneWouldDelete(ctx: SyncContext, stale: readonly ObjectRef[]): Promise<ObjectRef[]> {
-  return (await prune(ctx.deps, ctx.ns, stale, true)).deleted;
+  return (await prune(pruneContext(ctx), ctx.ns, stale, true)).deleted;
 }
 
 /** Prunes the stale objects; returns those deleted. Throws when a delete fails. */
 export async function pruneStale(ctx: SyncContext, stale: readonly ObjectRef[]): Promise<ObjectRef[]> {
   if (stale.length === 0) return [];
-  const pr = await prune(ctx.deps, ctx.ns, stale);
+  const pr = await prune(pruneContext(ctx), ctx.ns, stale);
   const names = (list: readonly ObjectRef[]) => list.map((r) => `${r.kind}/${r.name}`);
   if (pr.deleted.length) ctx.log.info({ pruned: names(pr.deleted) }, 'pruned');
   if (pr.kept.length) ctx.log.info({ kept: names(pr.kept) }, 'kept by annotation');
   return pr.deleted;
 }
+
+/** Deletes go out as many at once as applies do. */
+const pruneContext = (ctx: SyncContext) => ({ ...ctx.deps, concurrency: ctx.deps.config.applyConcurrency });

@@ -274,8 +274,12 @@ test('a prune killed half-way is finished by the next pass', async () => {
     ['extra-1', 'extra-2', 'extra-3'],
   );
   await w.repo.commit({ [`${folder}/extra.yaml`]: null }, 'remove them');
-  // The process SIGKILLs itself right after the first delete.
-  const killed = await w.cli(['sync', '--once'], { GSO_FAILPOINT: `mid-prune@${ns}` });
+  // The process SIGKILLs itself right after the first delete (one DELETE in flight at a time, so
+  // that the others are surely not sent yet).
+  const killed = await w.cli(['sync', '--once'], {
+    GSO_FAILPOINT: `mid-prune@${ns}`,
+    APPLY_CONCURRENCY: '1',
+  });
   assert.notEqual(killed.code, 0);
   assert.match(killed.stderr, /failpoint mid-prune/);
   const left = (await names('configmaps')).filter((n) => n.startsWith('extra'));
