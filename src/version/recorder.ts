@@ -111,7 +111,7 @@ export class Recorder {
             { ...failure(sha, definite.reason, message), subject: commit.message, author: commit.author },
             ...supersededBy(this.status, sha, false),
           ],
-        )
+        ).patch
       : undefined;
     // A definite failure ends this commit's sync; it replaces no rollout (it applied nothing).
     const step = { result: 'Failed' as const, reason: `${f.reason}: ${oneLine(message)}` };
@@ -156,7 +156,7 @@ export class Recorder {
       { sha: a.commit.sha, state: 'pending', description: `applied ${sha7}`, ...about(a.commit) },
       ...supersededBy(this.status, a.commit.sha, true),
     ];
-    const superseded = this.told([...started.superseded, ...overtaken], news);
+    const superseded = this.told([...started.superseded, ...overtaken], news).patch;
     // Empty on a resync of the same sha: no key, so an unchanged status is not written again.
     const states = { ...superseded?.deployments, ...started.deployments };
     await this.patch({
@@ -195,7 +195,7 @@ export class Recorder {
     const told = this.told(
       supersedeOvertaken({ overtaken: dropped }, sha7),
       supersededBy({ overtaken: dropped }, commit.sha, false),
-    );
+    ).patch;
     await this.patch({ ...told, overtaken: all.slice(-overtakenLimit) });
   }
 
@@ -444,13 +444,12 @@ export class Recorder {
     history?: HistoryEntry[],
     news: readonly CommitNews[] = [],
   ): Promise<boolean> {
-    const patch = this.outcomes(outcomes);
-    const commits = tellCommits(this.status, this.target, news, patch?.pending);
-    if (!patch && !commits) return false;
-    await this.patch({ ...patch, ...commits, ...(history ? { history } : {}) });
+    const { decided, patch } = this.told(outcomes, news);
+    if (!patch) return false;
+    await this.patch({ ...patch, ...(history ? { history } : {}) });
     this.log.debug({ decided: outcomes.map((o) => `${o.deployment}/${short(o.sha)}`) }, 'outcomes decided');
     await this.deliver(this.stop, inlineDeliveryMs);
-    return patch !== undefined;
+    return decided;
   }
 
   /** Tells the sinks a commit's state (`sha` may be short: the full one is looked up), at once. */
@@ -470,11 +469,17 @@ export class Recorder {
     return recordOutcomes(this.status, this.target, outcomes);
   }
 
-  /** Outcomes of Deployments and news of commits, queued in one patch (undefined: nothing new). */
+  /**
+   * Outcomes of Deployments and news of commits, queued in one patch (undefined: nothing new);
+   * `decided`: whether a Deployment outcome was new.
+   */
   private told(outcomes: readonly Outcome[], news: readonly CommitNews[]) {
     const decided = this.outcomes(outcomes);
     const commits = tellCommits(this.status, this.target, news, decided?.pending);
-    return decided || commits ? { ...decided, ...commits } : undefined;
+    return {
+      decided: decided !== undefined,
+      patch: decided || commits ? { ...decided, ...commits } : undefined,
+    };
   }
 
   private conditionIs(type: Condition['type'], status: Condition['status']): boolean {
