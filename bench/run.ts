@@ -5,7 +5,9 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { removeDir, tempDir } from '../testbed/proc.ts';
+import * as bigRepo from './measures/big-repo.ts';
 import * as coldApply from './measures/cold-apply.ts';
+import * as drift from './measures/drift.ts';
 import * as idleMemory from './measures/idle-memory.ts';
 import * as latency from './measures/latency.ts';
 import * as prune from './measures/prune.ts';
@@ -14,7 +16,7 @@ import * as scale from './measures/scale.ts';
 import { type Bench, log, type Measure, quick, type Result, secondsSinceStart, startBench } from './setup.ts';
 
 /** In the order they run: resync re-applies what cold apply applied. */
-const measures: Measure[] = [coldApply, resync, idleMemory, latency, scale, prune];
+const measures: Measure[] = [coldApply, resync, idleMemory, drift, latency, scale, prune, bigRepo];
 
 const only = process.argv.includes('--only')
   ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',')

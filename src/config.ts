@@ -18,8 +18,13 @@ export interface Config {
   /** Bucket for completion files; undefined = no S3 notifications. */
   s3Bucket: string | undefined;
   syncIntervalSeconds: number;
-  /** A healthy, up-to-date namespace is compared with the cluster (drift repair) this often (default: the poll). */
-  driftIntervalSeconds: number;
+  /** Drift is found by watching the applied objects (default), not only by comparing at intervals. */
+  driftWatch: boolean;
+  /**
+   * A healthy, up-to-date namespace is compared with the cluster this often. Undefined: never where
+   * the watches hold, every poll where they do not.
+   */
+  driftIntervalSeconds: number | undefined;
   rolloutTimeoutSeconds: number;
   webhookSecret: string | undefined;
   /** Take over fields owned by other field managers (server-side apply force). */
@@ -108,8 +113,8 @@ export function loadConfig(env: Env): Config {
     s3Bucket: get('S3_BUCKET'),
     syncIntervalSeconds,
     rolloutTimeoutSeconds: positiveNumber(env, 'ROLLOUT_TIMEOUT') as number,
-    // Drift is repaired on the next interval by default, unless told to check less often.
-    driftIntervalSeconds: positiveNumber(env, 'DRIFT_INTERVAL') ?? syncIntervalSeconds,
+    driftWatch: bool(env, 'DRIFT_WATCH'),
+    driftIntervalSeconds: positiveNumber(env, 'DRIFT_INTERVAL'),
     webhookSecret: get('WEBHOOK_SECRET'),
     forceConflicts: bool(env, 'FORCE_CONFLICTS'),
     sshKeyFile: safePath(env, 'GIT_SSH_KEY_FILE'),

@@ -55,6 +55,11 @@ export class Metrics {
     'Outcome deliveries per sink (s3, commit-status, webhook, slack), by result (ok, error, dropped).',
     ['sink', 'result'],
   );
+  readonly driftSeen = this.counter(
+    'gso_drift_seen_total',
+    'Hand edits (or deletions) of applied objects seen by the drift watches, each followed by a repair pass.',
+    ['namespace'],
+  );
   readonly s3Writes = this.counter('gso_s3_writes_total', 'S3 completion/failure file writes, by result.', [
     'result',
   ]);

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, type Env, hostEnv } from './config.ts';
+import { DriftWatcher } from './drift/watcher.ts';
 import { KubeClient } from './kube/client.ts';
 import { LeaderElector, leaseName } from './leader.ts';
 import type { Logger } from './log.ts';
+import { refOf } from './manifests/object.ts';
 import { Metrics } from './metrics.ts';
 import { sinksFor } from './notify/sinks.ts';
 import { type Commit, SourceError } from './source/git.ts';
@@ -47,6 +49,8 @@ export class Operator {
   private branch: string | undefined;
   private lastPollAt: string | undefined;
   private crdReady = false;
+  /** Watches the applied objects for hand edits while run() runs (DRIFT_WATCH). */
+  private drift: DriftWatcher | undefined;
   readonly metrics = new Metrics();
   /** Set after the first successful reconcile (/readyz). */
   ready = false;
@@ -67,7 +71,7 @@ export class Operator {
       log,
     });
     const sinks = sinksFor(config, opts.env ?? hostEnv());
-    this.deps = buildDeps(config, client, log, { sinks, metrics: this.metrics });
+    this.deps = buildDeps(config, client, log, { sinks, metrics: this.metrics, sourceNotices: true });
     if (!config.s3Bucket) log.info('S3_BUCKET is not set: no completion files will be written');
     if (sinks.length) log.info({ sinks: sinks.map((s) => s.name) }, 'outcomes go to these sinks');
   }
@@ -102,6 +106,10 @@ export class Operator {
     const active = lease ? AbortSignal.any([signal, lease.lost]) : signal;
     this.shutdown = active;
     await this.ensureCrd();
+    if (this.config.driftWatch)
+      this.drift = new DriftWatcher(this.deps.client, this.deps.mapper, this.deps.log, (ns) =>
+        this.driftSeen(ns),
+      );
     let delay = this.config.syncIntervalSeconds;
     while (!active.aborted) {
       this.lastTick = Date.now();
@@ -111,6 +119,8 @@ export class Operator {
     }
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await this.drift?.stop();
+    this.drift = undefined;
     if (lease?.lost.aborted) return 'lost-lease';
     await lease?.release();
     return 'stopped';
@@ -201,8 +211,11 @@ export class Operator {
     // Healthy at this sha, nothing pending: an idle poll costs one ls-remote until drift is due.
     // Half a poll of slack: a check due just after this poll would otherwise wait a whole poll more.
     const s = this.settled.get(ns);
-    const { driftIntervalSeconds: drift, syncIntervalSeconds: poll } = this.config;
-    if (s?.sha === commit.sha && Date.now() - s.at < (drift - poll / 2) * 1000) return;
+    if (
+      s?.sha === commit.sha &&
+      Date.now() - s.at < (this.driftCheckSeconds(ns) - this.config.syncIntervalSeconds / 2) * 1000
+    )
+      return;
     cur?.abort.abort();
     const abort = new AbortController();
     const entry: Running = {
@@ -218,9 +231,48 @@ export class Operator {
     // next schedule() or run()'s shutdown awaits `done` itself.
     entry.done
       .finally(() => {
-        if (this.running.get(ns) === entry) this.running.delete(ns);
+        if (this.running.get(ns) !== entry) return;
+        this.running.delete(ns);
+        this.driftSeen(ns); // an edit seen while the pass ran may postdate its compare
       })
       .catch(() => {});
+  }
+
+  /**
+   * Seconds between full drift checks of a healthy namespace: where every applied kind is watched,
+   * DRIFT_INTERVAL or never; elsewhere DRIFT_INTERVAL or every poll.
+   */
+  private driftCheckSeconds(ns: string): number {
+    const { driftIntervalSeconds: every, syncIntervalSeconds: poll } = this.config;
+    if (this.drift?.watching(ns)) return every ?? Number.POSITIVE_INFINITY;
+    return every ?? poll;
+  }
+
+  /** A watch saw drift in `ns`: repaired by a pass at once, or after the pass under way. */
+  private driftSeen(ns: string): void {
+    if (!this.drift || !this.commit || this.running.has(ns) || this.shutdown?.aborted) return;
+    const seen = this.drift.take(ns);
+    if (!seen.length) return;
+    const what = seen.map(
+      (d) => `${d.kind}/${d.name} ${d.deleted ? 'deleted' : `changed by ${d.by ?? 'another writer'}`}`,
+    );
+    this.deps.log.info({ namespace: ns, drift: [...new Set(what)] }, 'drift seen: repairing');
+    this.metrics.driftSeen.inc({ namespace: ns });
+    this.settled.delete(ns);
+    this.schedule(ns, this.commit);
+  }
+
+  /** After a pass that applied a set, the watches follow that set's objects. */
+  private async track(ns: string): Promise<void> {
+    const set = await this.deps.manifests.get(ns);
+    if (!this.drift || !set || 'error' in set) return;
+    // A Job runs once and may be deleted when done (ttlSecondsAfterFinished): that is no drift.
+    const refs = set.objects.filter((o) => o.kind !== 'Job').map(refOf);
+    try {
+      await this.drift.track(ns, refs);
+    } catch (err) {
+      this.deps.log.warn({ namespace: ns }, `cannot watch for drift: ${(err as Error).message}`);
+    }
   }
 
   private async reconcileNamespace(
@@ -256,12 +308,19 @@ export class Operator {
         },
         (performance.now() - started) / 1000,
       );
-      if (r.ok) this.ready = true;
-      if (r.ok && !r.pending && !r.suspended && opts.wait !== false)
-        this.settled.set(ns, { sha: commit.sha, at: startedAt });
-      else this.settled.delete(ns);
+      await this.afterPass(r, opts, startedAt);
     }
     return r;
+  }
+
+  /** What a finished pass leaves behind: readiness, whether the namespace is settled, its watches. */
+  private async afterPass(r: ReconcileResult, opts: ReconcileOptions, startedAt: number): Promise<void> {
+    const ns = r.namespace;
+    if (r.ok) this.ready = true;
+    if (r.ok && !r.pending && !r.suspended && opts.wait !== false)
+      this.settled.set(ns, { sha: r.sha, at: startedAt });
+    else this.settled.delete(ns);
+    if (r.applied) await this.track(ns);
   }
 
   private async counted<T>(op: 'ls-remote' | 'fetch', fn: () => Promise<T>): Promise<T> {

@@ -16,6 +16,8 @@ export interface ControlPlaneOptions {
   keep?: boolean;
   /** Extra kube-controller-manager flags (the benchmark quiets periodic controllers). */
   controllerManagerArgs?: string[];
+  /** Extra kube-scheduler flags (the benchmark raises its client QPS for a thousand pods). */
+  schedulerArgs?: string[];
 }
 
 export interface ControlPlane {
@@ -186,7 +188,7 @@ async function boot(
   const sched = startService(
     'kube-scheduler',
     binary('kube-scheduler'),
-    [...common, `--secure-port=${schedPort}`],
+    [...common, `--secure-port=${schedPort}`, ...(opts.schedulerArgs ?? [])],
     {
       logDir,
     },

@@ -72,13 +72,22 @@ export const variables = [
     group: 'operator',
   },
   {
+    name: 'DRIFT_WATCH',
+    type: 'boolean',
+    value: 'true',
+    doc:
+      'watch the applied objects (metadata only, by our label) and repair a hand edit as it happens; an ' +
+      'idle poll is then one `ls-remote` and no apiserver request',
+    group: 'operator',
+  },
+  {
     name: 'DRIFT_INTERVAL',
     type: 'seconds',
-    defaultText: '`GIT_SYNC_INTERVAL`',
+    defaultText: '—',
     doc:
-      'seconds between drift checks of a namespace that is healthy at the head commit; longer than the ' +
-      'poll makes an idle poll one `ls-remote` and nothing else (a namespace with a new commit, a failure ' +
-      'or an undelivered S3 file is reconciled every poll)',
+      'seconds between full drift checks of a namespace that is healthy at the head commit. Unset: none ' +
+      'where the watches hold, every poll where they cannot (a kind the operator may not watch, a watch ' +
+      'down, or `DRIFT_WATCH=false`)',
     group: 'operator',
   },
   {

@@ -219,12 +219,20 @@ export class KubeClient {
     }
   }
 
-  /** A streaming GET (watch): yields each JSON line until the server closes or `signal` aborts. */
-  async *stream(path: string, signal: AbortSignal): AsyncGenerator<unknown> {
-    const res = await this.send('GET', path, { signal }, 'watch');
+  /**
+   * A streaming GET (watch): yields each JSON line until the server closes or `signal` aborts;
+   * `opened` is called once the server has accepted it.
+   */
+  async *stream(
+    path: string,
+    signal: AbortSignal,
+    o: { accept?: string; opened?: () => void } = {},
+  ): AsyncGenerator<unknown> {
+    const res = await this.send('GET', path, { signal, ...(o.accept ? { accept: o.accept } : {}) }, 'watch');
     if ((res.statusCode ?? 0) >= 300) {
       throw toApiError(res, await readBody(res), 'GET', path);
     }
+    o.opened?.();
     let buf = '';
     res.setEncoding('utf8');
     try {

@@ -23,7 +23,15 @@ export interface GitRun {
 }
 
 /** git's stdout; rejects with GitExit on a non-zero exit, a timeout (SIGKILL) or no git at all. */
-export function runGit(args: readonly string[], opts: GitRun): Promise<Buffer> {
+export async function runGit(args: readonly string[], opts: GitRun): Promise<Buffer> {
+  return (await runGitOutput(args, opts)).stdout;
+}
+
+/** As runGit, with git's stderr of a successful run too (its warnings). */
+export function runGitOutput(
+  args: readonly string[],
+  opts: GitRun,
+): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: opts.cwd,
@@ -47,7 +55,7 @@ export function runGit(args: readonly string[], opts: GitRun): Promise<Buffer> {
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (code === 0 && !timedOut) resolve(Buffer.concat(chunks));
+      if (code === 0 && !timedOut) resolve({ stdout: Buffer.concat(chunks), stderr });
       else reject(new GitExit(args, stderr, timedOut, false));
     });
     if (child.stdin) {

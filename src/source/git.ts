@@ -1,11 +1,22 @@
 // The config repo: cheap ls-remote for the idle loop, one shallow fetch per moved head, and
 // read access to the fetched tree without a work tree (git objects only; nothing from git ever
-// reaches a shell: every git call is an argument array).
+// reaches a shell: every git call is an argument array). A fetch brings the commit's trees, then
+// the files of the caller's folders in one batch, not every cluster's (partial.ts).
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Env, hostEnv } from '../config.ts';
+import type { Logger } from '../log.ts';
 import { isoSeconds } from '../time.ts';
-import { GitExit, runGit } from './exec.ts';
+import { GitExit, runGitOutput } from './exec.ts';
+import {
+  covered,
+  filterIgnored,
+  filterIgnoredMessage,
+  missingOids,
+  treesOnly,
+  wantRefused,
+  wantRefusedMessage,
+} from './partial.ts';
 import { displayUrl, redact } from './redact.ts';
 
 export class SourceError extends Error {
@@ -28,6 +39,13 @@ export interface SourceOptions {
   timeoutMs?: number;
   /** PATH and HOME for git and ssh are taken from here (default: the process's, see hostEnv). */
   env?: Env;
+  /**
+   * The folders whose files this caller reads: their blobs come with each fetched commit, in one
+   * batch. Another folder's come (in one batch too) when it is first listed.
+   */
+  folders?: readonly string[] | undefined;
+  /** Where the one-time notice about a server without filters goes. */
+  log?: Pick<Logger, 'warn'> | undefined;
 }
 
 export interface Head {
@@ -59,6 +77,11 @@ export class GitSource {
   /** Bytes git reported moving, for the idle-cost benchmark and metrics. */
   lsRemoteCount = 0;
   fetchCount = 0;
+  /** Batched fetches of a folder's files (at most one per fetched commit for the caller's folders). */
+  blobFetchCount = 0;
+  /** The server will not send files by id: every commit is fetched whole. */
+  private wholeTree = false;
+  private readonly noticed = new Set<string>();
 
   constructor(private readonly opts: SourceOptions) {}
 
@@ -91,24 +114,13 @@ export class GitSource {
   /** One shallow fetch of the branch; returns the sha actually fetched (the head may have moved). */
   async fetch(head: Head): Promise<string> {
     this.fetchCount++;
-    const cwd = await this.cache();
     const ref = `refs/remotes/origin/${head.branch}`;
     // '+' follows force-pushes; --depth=1 keeps the cache small whatever the history.
-    await this.git(
-      [
-        'fetch',
-        '--quiet',
-        '--no-tags',
-        '--depth=1',
-        '--',
-        this.remote(),
-        `+refs/heads/${head.branch}:${ref}`,
-      ],
-      {
-        cwd,
-      },
-    );
-    return (await this.git(['rev-parse', '--verify', `${ref}^{commit}`], { cwd })).trim();
+    const spec = `+refs/heads/${head.branch}:${ref}`;
+    await this.fetchTrees(spec);
+    await this.fetchFolders(await this.resolve(ref), spec, this.opts.folders ?? []);
+    // Read again: a whole-tree refetch (fetchFolders' fallback) may have brought a newer head.
+    return this.resolve(ref);
   }
 
   /**
@@ -119,9 +131,69 @@ export class GitSource {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha))
       throw new SourceError(`"${sha}" is not a full commit id (40 hex digits)`, 'GitError');
     this.fetchCount++;
+    await this.fetchTrees(sha);
+    const full = await this.resolve(sha);
+    await this.fetchFolders(full, sha, this.opts.folders ?? []);
+    return full;
+  }
+
+  /** The commit and its trees (all of it when the server ignores the filter). */
+  private async fetchTrees(spec: string, refetch = false): Promise<void> {
+    const args = ['fetch', '--quiet', '--no-tags', '--depth=1', this.wholeTree ? '--no-filter' : treesOnly];
+    if (refetch) args.push('--refetch');
+    const { stderr } = await this.run([...args, '--', this.remote(), spec], { cwd: await this.cache() });
+    // The whole tree came: correct, only dearer. Filtered again next time, in case the server changed.
+    if (!this.wholeTree && filterIgnored(stderr)) this.notice(filterIgnoredMessage);
+  }
+
+  /**
+   * The files under `folders` at `sha` that the cache lacks, in one fetch (what git's lazy fetch
+   * would do one blob per round-trip when a blob is first read). `spec` is fetched again whole if
+   * the server refuses to send files by id.
+   */
+  private async fetchFolders(sha: string, spec: string, folders: readonly string[]): Promise<void> {
+    if (folders.length === 0 || this.wholeTree) return;
     const cwd = await this.cache();
-    await this.git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', this.remote(), sha], { cwd });
-    return (await this.git(['rev-parse', '--verify', `${sha}^{commit}`], { cwd })).trim();
+    // --missing=print lists without fetching; the pathspecs limit the walk to the folders.
+    const listed = await this.git(
+      ['rev-list', '--objects', '--missing=print', '--no-object-names', `${sha}^{tree}`, '--'].concat(
+        folders.map((f) => `${f}/`),
+      ),
+      { cwd },
+    );
+    const missing = missingOids(listed);
+    if (missing.length === 0) return;
+    this.blobFetchCount++;
+    try {
+      // As git's own promisor fetch: ids on stdin, no negotiation (the server sends just these).
+      await this.git(
+        [
+          '-c',
+          'fetch.negotiationAlgorithm=noop',
+          'fetch',
+          '--quiet',
+          '--no-tags',
+          '--no-write-fetch-head',
+        ].concat(['--recurse-submodules=no', treesOnly, '--stdin', this.remote()]),
+        { cwd, input: `${missing.join('\n')}\n` },
+      );
+    } catch (err) {
+      if (!(err instanceof SourceError && wantRefused(err.message))) throw err;
+      this.wholeTree = true;
+      this.notice(wantRefusedMessage);
+      await this.fetchTrees(spec, true);
+    }
+  }
+
+  private async resolve(rev: string): Promise<string> {
+    return (await this.git(['rev-parse', '--verify', `${rev}^{commit}`], { cwd: await this.cache() })).trim();
+  }
+
+  /** Logs `message` once per source (it repeats with every fetch otherwise). */
+  private notice(message: string): void {
+    if (this.noticed.has(message)) return;
+    this.noticed.add(message);
+    this.opts.log?.warn(message);
   }
 
   async commit(sha: string): Promise<Commit> {
@@ -135,6 +207,8 @@ export class GitSource {
 
   /** Entries under a folder at a commit, recursively, with sizes (no blob is read). */
   async list(sha: string, folder: string): Promise<TreeEntry[]> {
+    // Before ls-tree -l, which would fetch each missing blob on its own to learn its size.
+    if (!covered(this.opts.folders ?? [], folder)) await this.fetchFolders(sha, sha, [folder]);
     const out = await this.git(['ls-tree', '-r', '-l', '-z', '--full-tree', sha, '--', `${folder}/`], {
       cwd: await this.cache(),
     });
@@ -175,8 +249,9 @@ export class GitSource {
     return result;
   }
 
+  /** The remote's name; its URL is in git's environment (env()), neither in argv nor on disk. */
   private remote(): string {
-    return this.opts.url;
+    return 'origin';
   }
 
   private async cache(): Promise<string> {
@@ -203,14 +278,23 @@ export class GitSource {
   }
 
   private async gitRaw(args: string[], opts: { cwd: string; input?: string }): Promise<Buffer> {
+    return (await this.run(args, opts)).stdout;
+  }
+
+  /** git's stdout and, of a successful run, its stderr (warnings); a failure is a SourceError. */
+  private async run(
+    args: string[],
+    opts: { cwd: string; input?: string },
+  ): Promise<{ stdout: Buffer; stderr: string }> {
     const timeoutMs = this.opts.timeoutMs ?? 120_000;
     try {
-      return await runGit(args, { ...opts, env: this.env(), timeoutMs });
+      return await runGitOutput(args, { ...opts, env: this.env(), timeoutMs });
     } catch (err) {
       if (!(err instanceof GitExit)) throw err;
       if (err.notFound) throw new SourceError(`cannot run git: ${err.stderr} (install git)`, 'GitError');
       const why = err.timedOut ? `timed out after ${timeoutMs / 1000} s` : oneLine(err.stderr);
-      throw classify(`git ${args[0]} ${displayUrl(this.opts.url)}: ${redact(why ?? 'failed')}`);
+      const verb = args[0] === '-c' ? args[2] : args[0];
+      throw classify(`git ${verb} ${displayUrl(this.opts.url)}: ${redact(why ?? 'failed')}`);
     }
   }
 
@@ -226,6 +310,10 @@ export class GitSource {
       GIT_ASKPASS: 'true',
       SSH_ASKPASS: 'true',
       LC_ALL: 'C',
+      // The remote 'origin' (also for git's own promisor fetches): its URL may hold a token.
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'remote.origin.url',
+      GIT_CONFIG_VALUE_0: this.opts.url,
     };
     const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes'];
     // Paths come from validated configuration (plain characters only), never from git or the API.

@@ -34,7 +34,10 @@ export function buildDeps(
   config: Config,
   client: KubeClient,
   log: Logger,
-  extra: Pick<Deps, 'sinks' | 'metrics'>,
+  extra: Pick<Deps, 'sinks' | 'metrics'> & {
+    /** Log the source's one-time notices (a server without filters); `diff` keeps its stderr to its verdict. */
+    sourceNotices?: boolean;
+  },
 ): Deps {
   return {
     config,
@@ -46,11 +49,15 @@ export function buildDeps(
       cacheDir: join(config.workDir, 'repo.git'),
       sshKeyFile: config.sshKeyFile,
       sshKnownHostsFile: config.sshKnownHostsFile,
+      // Only these folders' files are fetched with each commit, not every cluster's.
+      folders: config.managedNamespaces.map((ns) => `${config.clusterName}/${ns}`),
+      log: extra.sourceNotices ? log : undefined,
     }),
     versions: new VersionStore(client),
     log,
     manifests: new Map(),
-    ...extra,
+    sinks: extra.sinks,
+    metrics: extra.metrics,
   };
 }
 

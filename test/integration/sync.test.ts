@@ -304,10 +304,10 @@ test('drift from kubectl scale/edit is repaired; a force-push to an older commit
   });
 });
 
-test('a namespace healthy at the head costs an idle poll one ls-remote and no apiserver request; drift is checked every DRIFT_INTERVAL', async () => {
+test('without the watch (DRIFT_WATCH=false), an idle poll costs one ls-remote and no apiserver request; drift is checked every DRIFT_INTERVAL', async () => {
   const head = await w.repo.head();
   await w.withOperator(
-    { GIT_SYNC_INTERVAL: '0.5', DRIFT_INTERVAL: '10', MANAGED_NAMESPACES: dev },
+    { GIT_SYNC_INTERVAL: '0.5', DRIFT_WATCH: 'false', DRIFT_INTERVAL: '10', MANAGED_NAMESPACES: dev },
     async (op) => {
       await w.waitVersion(dev, 'settled', (v) => v.deployed === short(head) && !v.status?.pending?.length);
       await sleep(1500); // the settling reconcile finishes
@@ -348,7 +348,7 @@ test('a drift check that finds nothing changed writes no Version status and reco
     };
   };
   await w.withOperator(
-    { GIT_SYNC_INTERVAL: '0.5', DRIFT_INTERVAL: '1', MANAGED_NAMESPACES: dev },
+    { GIT_SYNC_INTERVAL: '0.5', DRIFT_WATCH: 'false', DRIFT_INTERVAL: '1', MANAGED_NAMESPACES: dev },
     async (op) => {
       await w.waitVersion(dev, 'settled', (v) => v.deployed === short(head) && !v.status?.pending?.length);
       await sleep(1500); // the settling reconcile finishes

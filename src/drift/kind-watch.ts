@@ -1,0 +1,159 @@
+// One kind's objects in one namespace, watched for drift: a metadata-only LIST by our label, then
+// a WATCH from its resourceVersion (with bookmarks, so a resume rarely finds it compacted). A
+// dropped watch resumes from the last resourceVersion seen; 410 Gone lists again and compares.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, type KubeClient } from '../kube/client.ts';
+import { selector } from '../kube/labels.ts';
+import { isDrift, type ManagedFieldsEntry, type ObjectMeta, type Signature, signature } from './signature.ts';
+
+/** Metadata only: the apiserver sends no spec, data or status (a ConfigMap's data never crosses). */
+const metaList = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
+const metaWatch = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json';
+
+type Event = { type: string; object: { metadata?: ObjectMeta; code?: number; message?: string } };
+
+/** What a watched object was changed by, for the log line that reports the drift. */
+export interface DriftSighting {
+  kind: string;
+  name: string;
+  /** The newest writer that is not this operator (undefined: deleted, or no other writer). */
+  by?: string | undefined;
+  deleted?: boolean;
+}
+
+export interface KindWatchOptions {
+  client: KubeClient;
+  /** The collection path of the kind in the namespace. */
+  collection: string;
+  kind: string;
+  /** Reports each desired object found changed. */
+  drifted: (s: DriftSighting) => void;
+  /** The watch is up (a LIST answered) or down (an error; a reason when it cannot be watched at all). */
+  state: (up: boolean, why?: string) => void;
+}
+
+/** Backoff between attempts after an error: 0.5 s doubling to 30 s. */
+const backoffMs = (n: number) => Math.min(500 * 2 ** n, 30_000);
+
+/** Each watch asks to be closed after 30–60 min (spread, so many watches do not renew together). */
+const timeoutSeconds = () => 1800 + Math.floor(Math.random() * 1800);
+
+export class KindWatch {
+  /** Names of the objects the applied set holds: only they can drift. */
+  private desired = new Set<string>();
+  private readonly seen = new Map<string, { rv: string | undefined; sig: Signature }>();
+  private rv: string | undefined;
+  /** LISTs and WATCHes sent, and 410s met (each answered by a LIST). */
+  readonly counts = { lists: 0, watches: 0, expired: 0 };
+  private readonly abort = new AbortController();
+  readonly done: Promise<void>;
+
+  constructor(private readonly o: KindWatchOptions) {
+    this.done = this.loop();
+  }
+
+  want(names: Iterable<string>): void {
+    this.desired = new Set(names);
+  }
+
+  stop(): Promise<void> {
+    this.abort.abort();
+    return this.done;
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.abort.signal;
+    for (let failures = 0; !signal.aborted; ) {
+      try {
+        if (this.rv === undefined) await this.relist();
+        await this.watch();
+        failures = 0; // the server closed a healthy watch (its timeout): resume at once
+      } catch (err) {
+        if (signal.aborted) break;
+        await sleep(this.failed(err, failures++), undefined, { signal }).catch(() => {});
+      }
+    }
+  }
+
+  /** Reports a failed LIST or WATCH; returns how long to wait before the next attempt. */
+  private failed(err: unknown, failures: number): number {
+    const status = err instanceof ApiError ? err.status : 0;
+    if (status === 410) {
+      this.rv = undefined; // compacted, or older than a restarted apiserver's cache: list again and compare
+      this.counts.expired++;
+    }
+    // 403/404: RBAC lacks list/watch, or the kind is gone; the operator checks by polling instead.
+    const unwatchable = status === 403 || status === 404;
+    this.o.state(false, unwatchable ? (err as Error).message : undefined);
+    return unwatchable ? 60_000 : backoffMs(failures);
+  }
+
+  /** Lists the kind by our label; any desired object changed or gone since the last sighting is drift. */
+  private async relist(): Promise<void> {
+    this.counts.lists++;
+    const list = await this.o.client.json<{
+      metadata: { resourceVersion: string };
+      items: { metadata: ObjectMeta }[];
+    }>('GET', `${this.o.collection}?labelSelector=${encodeURIComponent(selector)}`, {
+      accept: metaList,
+      signal: this.abort.signal,
+    });
+    // The first LIST is the baseline: the pass that started this watch has just compared the objects.
+    const first = this.seen.size === 0;
+    const present = new Set<string>();
+    for (const item of list.items) {
+      present.add(item.metadata.name ?? '');
+      this.observe(item.metadata, !first);
+    }
+    for (const name of [...this.seen.keys()]) if (!present.has(name)) this.seen.delete(name);
+    if (!first) for (const name of this.desired) if (!present.has(name)) this.report({ name, deleted: true });
+    this.rv = list.metadata.resourceVersion;
+  }
+
+  private async watch(): Promise<void> {
+    const q = `labelSelector=${encodeURIComponent(selector)}&watch=1&allowWatchBookmarks=true`;
+    const path = `${this.o.collection}?${q}&timeoutSeconds=${timeoutSeconds()}&resourceVersion=${this.rv}`;
+    this.counts.watches++;
+    const events = this.o.client.stream(path, this.abort.signal, {
+      accept: metaWatch,
+      opened: () => this.o.state(true),
+    }) as AsyncGenerator<Event>;
+    for await (const ev of events) {
+      const meta = ev.object.metadata;
+      if (ev.type === 'ERROR') {
+        const code = ev.object.code ?? 0;
+        throw new ApiError(code, 'WatchError', ev.object.message ?? `watch error ${code}`);
+      }
+      if (meta?.resourceVersion) this.rv = meta.resourceVersion;
+      if (!meta || ev.type === 'BOOKMARK') continue;
+      if (ev.type === 'DELETED') this.gone(meta.name ?? '');
+      else this.observe(meta);
+    }
+  }
+
+  private observe(meta: ObjectMeta, report = true): void {
+    const name = meta.name ?? '';
+    const sig = signature(meta);
+    const before = this.seen.get(name);
+    this.seen.set(name, { rv: meta.resourceVersion, sig });
+    if (!report || before?.rv === meta.resourceVersion || !this.desired.has(name)) return;
+    // First sighting of a desired object (a LIST's or an ADDED): only another writer's entry is drift.
+    const drift = before ? isDrift(before.sig, sig) : sig.others.trim() !== '';
+    if (drift) this.report({ name, by: newestWriter(meta.managedFields ?? [], sig) });
+  }
+
+  private gone(name: string): void {
+    this.seen.delete(name);
+    if (this.desired.has(name)) this.report({ name, deleted: true });
+  }
+
+  private report(s: Omit<DriftSighting, 'kind'>): void {
+    this.o.drifted({ kind: this.o.kind, ...s });
+  }
+}
+
+function newestWriter(fields: ManagedFieldsEntry[], sig: Signature): string | undefined {
+  if (!sig.others.trim()) return undefined;
+  const others = fields.filter((e) => e.subresource !== 'status' && sig.others.includes(`"${e.manager}"`));
+  return others.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? '')).at(-1)?.manager;
+}
