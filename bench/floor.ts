@@ -18,13 +18,23 @@ export interface ApiTarget {
 
 /** Seconds to PATCH every object with `concurrency` requests in flight. */
 export function rawApply(target: ApiTarget, namespace: string, objects: KubeObject[], concurrency: number) {
-  return rawRequests(target, objects, concurrency, (o) => ({
-    method: 'PATCH',
-    path: `${pathOf(o, namespace)}?fieldManager=floor&force=true`,
-    body: JSON.stringify(o),
-    type: 'application/apply-patch+yaml',
-  }));
+  return rawRequests(target, objects, concurrency, (o) => applyCall(o, namespace, ''));
 }
+
+/**
+ * The same PATCHes with `dryRun=All` (the apiserver validates and admits, stores nothing): the
+ * operator's whole-set dry-run before it applies.
+ */
+export function rawDryRun(target: ApiTarget, namespace: string, objects: KubeObject[], concurrency: number) {
+  return rawRequests(target, objects, concurrency, (o) => applyCall(o, namespace, '&dryRun=All'));
+}
+
+const applyCall = (o: KubeObject, namespace: string, query: string): Call => ({
+  method: 'PATCH',
+  path: `${pathOf(o, namespace)}?fieldManager=floor&force=true${query}`,
+  body: JSON.stringify(o),
+  type: 'application/apply-patch+yaml',
+});
 
 /** Seconds to DELETE every object with `concurrency` requests in flight (the prune floor). */
 export function rawDelete(target: ApiTarget, namespace: string, objects: KubeObject[], concurrency: number) {

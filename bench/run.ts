@@ -2,6 +2,8 @@
 // (etcd without fsync), side by side: git-sync-operator, kubectl apply (client- and server-side),
 // Flux's apply engine (fluxcd/pkg/ssa) and raw server-side-apply PATCHes (the floor).
 // `-- --only NAME[,NAME]` runs some measures (a later one may need what an earlier one applied).
+// `-- --save` also writes the results with the machine to bench/results/ (committed, quoted by the
+// README); bench/results.json is always the latest run's scratch output.
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { removeDir, tempDir } from '../testbed/proc.ts';
@@ -10,13 +12,25 @@ import * as coldApply from './measures/cold-apply.ts';
 import * as drift from './measures/drift.ts';
 import * as idleMemory from './measures/idle-memory.ts';
 import * as latency from './measures/latency.ts';
+import * as namespaces from './measures/namespaces.ts';
 import * as prune from './measures/prune.ts';
 import * as resync from './measures/resync.ts';
 import * as scale from './measures/scale.ts';
+import { saveRun } from './save.ts';
 import { type Bench, log, type Measure, quick, type Result, secondsSinceStart, startBench } from './setup.ts';
 
-/** In the order they run: resync re-applies what cold apply applied. */
-const measures: Measure[] = [coldApply, resync, idleMemory, drift, latency, scale, prune, bigRepo];
+/** In the order they run: resync re-applies what cold apply applied; namespaces has its own control plane. */
+const measures: Measure[] = [
+  coldApply,
+  resync,
+  idleMemory,
+  drift,
+  latency,
+  scale,
+  prune,
+  namespaces,
+  bigRepo,
+];
 
 const only = process.argv.includes('--only')
   ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',')
@@ -38,6 +52,8 @@ async function main(): Promise<void> {
     'bench/results.json',
     `${JSON.stringify({ date: new Date().toISOString(), quick, seconds: secondsSinceStart(), machine: { cpus: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30) }, results }, null, 2)}\n`,
   );
+  if (process.argv.includes('--save'))
+    log(`saved ${await saveRun(b, { quick, only, seconds: secondsSinceStart(), results })}`);
   printTable(results);
 }
 

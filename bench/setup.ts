@@ -2,7 +2,7 @@
 // (etcd without fsync), one config repo holding every namespace's folder, the tools run against
 // them (this project's CLI, kubectl, Flux's engine), quiet-start timing and the results.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -254,11 +254,16 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** Starts `dist/cli/index.js run` for `ns`, polling every `interval` s, and waits until it is ready. */
+/**
+ * Starts `dist/cli/index.js run` for `ns` (a comma list), polling every `interval` s, and waits until
+ * it is ready; `nodeArgs` go to Node itself (e.g. `--cpu-prof`).
+ */
+let operators = 0;
+
 export async function runningOperator(
   b: Bench,
   ns: string,
-  o: { interval: number; webhookSecret?: string; extra?: Record<string, string> },
+  o: { interval: number; webhookSecret?: string; extra?: Record<string, string>; nodeArgs?: string[] },
 ): Promise<RunningOperator> {
   const port = await freePort();
   const env = opEnv(b, ns, {
@@ -267,9 +272,13 @@ export async function runningOperator(
     ...(o.webhookSecret ? { WEBHOOK_SECRET: o.webhookSecret } : {}),
     ...o.extra,
   });
-  const child = spawn(process.execPath, ['dist/cli/index.js', 'run'], {
+  // Its log goes to BENCH_LOG_DIR when set (to see why a figure is what it is), else nowhere.
+  const logTo = process.env.BENCH_LOG_DIR
+    ? openSync(join(process.env.BENCH_LOG_DIR, `operator-${++operators}.log`), 'w')
+    : 'ignore';
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), 'dist/cli/index.js', 'run'], {
     env,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', logTo, 'inherit'],
   });
   const metric = async (name: string) => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       workDir: '/tmp/git-sync-operator',
       applyConcurrency: 32,
       leaderElection: { enabled: true, namespace: 'gso', durationSeconds: 15 },
+      sharding: undefined,
       listen: { host: '0.0.0.0', port: 8080 },
       notify: { pageUrl: undefined, commitStatus: undefined, webhook: undefined, slack: undefined },
     });
@@ -97,6 +98,7 @@ describe('loadConfig', () => {
       workDir: '/var/cache/gso',
       applyConcurrency: 4,
       leaderElection: { enabled: false, namespace: 'operators', durationSeconds: 30 },
+      sharding: undefined,
       listen: { host: '127.0.0.1', port: 9090 },
       notify: {
         pageUrl: 'https://deploys.example.com/frankfurt',
@@ -237,6 +239,17 @@ describe('loadConfig', () => {
       rejects({ ...base, ROLLOUT_TIMEOUT: '5000000' }, 'ROLLOUT_TIMEOUT');
       assert.equal(loadConfig({ ...base, GIT_SYNC_INTERVAL: '86400' }).syncIntervalSeconds, 86400);
     });
+    it('SHARDS above 1 splits the namespaces, SHARD_REPLICAS defaulting to SHARDS; both whole numbers', () => {
+      assert.deepEqual(loadConfig({ ...base, SHARDS: '3' }).sharding, { shards: 3, replicas: 3 });
+      assert.deepEqual(loadConfig({ ...base, SHARDS: '6', SHARD_REPLICAS: '2' }).sharding, {
+        shards: 6,
+        replicas: 2,
+      });
+      assert.equal(loadConfig({ ...base, SHARDS: '1', SHARD_REPLICAS: '3' }).sharding, undefined);
+      rejects({ ...base, SHARDS: '0' }, 'SHARDS', 'integer');
+      rejects({ ...base, SHARDS: '3', SHARD_REPLICAS: '1.5' }, 'SHARD_REPLICAS', 'integer');
+    });
+
     it('APPLY_CONCURRENCY must be a whole number (0.5 would start no worker)', () => {
       rejects({ ...base, APPLY_CONCURRENCY: '0.5' }, 'APPLY_CONCURRENCY', 'integer');
       rejects({ ...base, APPLY_CONCURRENCY: '1.5' }, 'APPLY_CONCURRENCY', 'integer');

@@ -38,6 +38,8 @@ export interface Config {
   applyConcurrency: number;
   /** Hold a Lease before writing, so replicas never apply at once. */
   leaderElection: { enabled: boolean; namespace: string; durationSeconds: number };
+  /** SHARDS above 1: namespaces split over per-shard Leases (in leaderElection's namespace, for its duration). */
+  sharding: { shards: number; replicas: number } | undefined;
   /** host:port of the status page, /healthz /readyz /metrics /hooks/git. */
   listen: { host: string; port: number };
   /** Commit statuses, the generic webhook, Slack, and the status page's public URL. */
@@ -126,6 +128,7 @@ export function loadConfig(env: Env): Config {
       namespace: leaseNamespace ?? get('POD_NAMESPACE') ?? (managedNamespaces[0] as string),
       durationSeconds: positiveNumber(env, 'LEASE_DURATION') as number,
     },
+    sharding: sharding(env),
     listen: listenAddress(get('LISTEN_ADDRESS') as string),
     notify: notifyConfig(get, configRepo),
   };
@@ -182,6 +185,13 @@ function positiveInteger(env: Env, name: VariableName): number {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(name, `"${raw}" must be a positive integer`);
   return n;
+}
+
+/** SHARDS above 1: the shard count and the replicas sharing them; undefined: one leader does all. */
+function sharding(env: Env): { shards: number; replicas: number } | undefined {
+  const shards = positiveInteger(env, 'SHARDS');
+  const replicas = read(env, 'SHARD_REPLICAS') ? positiveInteger(env, 'SHARD_REPLICAS') : shards;
+  return shards > 1 ? { shards, replicas } : undefined;
 }
 
 function bool(env: Env, name: VariableName): boolean {

@@ -13,8 +13,14 @@ export interface LeaseOptions {
   identity?: string;
 }
 
-interface Lease {
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+/** A coordination.k8s.io/v1 Lease, the fields this operator reads and writes. */
+export interface Lease {
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
   spec: {
     holderIdentity?: string;
     leaseDurationSeconds?: number;
@@ -24,7 +30,8 @@ interface Lease {
   };
 }
 
-const microTime = (d = new Date()) => d.toISOString().replace('Z', '000Z');
+/** A Lease's MicroTime (RFC 3339 with microseconds). */
+export const microTime = (d = new Date()) => d.toISOString().replace('Z', '000Z');
 
 /** The Lease the operator's replicas compete for. */
 export const leaseName = 'git-sync-operator';
@@ -230,7 +237,7 @@ export class LeaderElector {
 }
 
 /** True once the write went through; false on 409 (someone else won the race). */
-function unlessConflict(write: Promise<unknown>): Promise<boolean> {
+export function unlessConflict(write: Promise<unknown>): Promise<boolean> {
   return write.then(
     () => true,
     (err: unknown) => {
@@ -241,6 +248,6 @@ function unlessConflict(write: Promise<unknown>): Promise<boolean> {
 }
 
 /** A failure the apiserver may get over: unreachable or timed out (status 0), throttled, 5xx. */
-function transient(err: unknown): boolean {
+export function transient(err: unknown): boolean {
   return err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status >= 500);
 }

@@ -60,6 +60,11 @@ export class Metrics {
     'Hand edits (or deletions) of applied objects seen by the drift watches, each followed by a repair pass.',
     ['namespace'],
   );
+  readonly shardsHeld = new Gauge({
+    name: 'gso_shards_held',
+    help: 'Shards (SHARDS) this replica holds and works now.',
+    registers: [this.registry],
+  });
   readonly s3Writes = this.counter('gso_s3_writes_total', 'S3 completion/failure file writes, by result.', [
     'result',
   ]);

@@ -7,6 +7,7 @@ import type { Logger } from './log.ts';
 import { refOf } from './manifests/object.ts';
 import { Metrics } from './metrics.ts';
 import { sinksFor } from './notify/sinks.ts';
+import { type ReleaseReason, ShardOwner } from './shard/owner.ts';
 import { type Commit, SourceError } from './source/git.ts';
 import { short } from './source/sha.ts';
 import { buildDeps, notDone, recorderDeps } from './sync/context.ts';
@@ -51,6 +52,8 @@ export class Operator {
   private crdReady = false;
   /** Watches the applied objects for hand edits while run() runs (DRIFT_WATCH). */
   private drift: DriftWatcher | undefined;
+  /** With SHARDS above 1, while run() runs: which namespaces are this replica's now. */
+  private shards: ShardOwner | undefined;
   readonly metrics = new Metrics();
   /** Set after the first successful reconcile (/readyz). */
   ready = false;
@@ -99,7 +102,8 @@ export class Operator {
   /** Runs until `signal` aborts; git failures back off, the cluster is left as it is. */
   async run(signal: AbortSignal): Promise<'stopped' | 'lost-lease'> {
     let lease: Lease | undefined;
-    if (this.config.leaderElection.enabled) {
+    // Shards replace the one leader Lease: every replica runs, each works its shards' namespaces.
+    if (this.config.leaderElection.enabled && !this.config.sharding) {
       lease = await this.acquireLease(signal);
       if (!lease) return 'stopped';
     }
@@ -110,6 +114,7 @@ export class Operator {
       this.drift = new DriftWatcher(this.deps.client, this.deps.mapper, this.deps.log, (ns) =>
         this.driftSeen(ns),
       );
+    const sharding = this.holdShards(active);
     let delay = this.config.syncIntervalSeconds;
     while (!active.aborted) {
       this.lastTick = Date.now();
@@ -117,6 +122,7 @@ export class Operator {
       delay = await this.tick(delay);
       await this.sleep(delay * 1000, active);
     }
+    await sharding; // each shard's work stopped, then its Lease given back
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await this.drift?.stop();
@@ -170,7 +176,9 @@ export class Operator {
       const commit = await this.refresh();
       // Also on the first success: a restart must not leave a stale SourceAvailable=False behind.
       if (this.sourceState !== '') await this.markSource(undefined);
-      for (const ns of this.config.managedNamespaces) this.schedule(ns, commit);
+      for (const ns of this.mine()) this.schedule(ns, commit);
+      // A replica whose shards hold no namespace (or none yet) is ready once it reaches git.
+      if (this.shards) this.ready = true;
       return this.config.syncIntervalSeconds;
     } catch (err) {
       const next = Math.min(delay * 2, Math.max(300, this.config.syncIntervalSeconds));
@@ -178,7 +186,7 @@ export class Operator {
       log.error({ reason, retryInSeconds: next }, (err as Error).message);
       if (err instanceof SourceError) await this.markSource(err);
       // Keep repairing drift and delivering S3 files from the last good commit.
-      if (this.commit) for (const ns of this.config.managedNamespaces) this.schedule(ns, this.commit);
+      if (this.commit) for (const ns of this.mine()) this.schedule(ns, this.commit);
       return next;
     }
   }
@@ -194,6 +202,53 @@ export class Operator {
     };
   }
 
+  /** The managed namespaces this replica works now (all of them unless sharded). */
+  private mine(): string[] {
+    const owner = this.shards;
+    return owner
+      ? this.config.managedNamespaces.filter((ns) => owner.owns(ns))
+      : this.config.managedNamespaces;
+  }
+
+  /**
+   * With SHARDS above 1: holds this replica's shards until `active` aborts. A shard taken is synced
+   * at once; a shard given up (handed over, lost, or at shutdown) first has its passes stopped and
+   * awaited, so its Lease goes to another replica only when nothing of it runs here.
+   */
+  private async holdShards(active: AbortSignal): Promise<void> {
+    const sh = this.config.sharding;
+    if (!sh) return;
+    const le = this.config.leaderElection;
+    const owner = new ShardOwner(
+      this.deps.client,
+      { namespace: le.namespace, durationSeconds: le.durationSeconds, ...sh },
+      this.deps.log,
+    );
+    this.shards = owner;
+    try {
+      await owner.run(active, {
+        acquired: () => {
+          this.metrics.shardsHeld.set(owner.held().size);
+          this.wake();
+        },
+        release: (shard, why) => this.releaseShard(shard, why),
+      });
+    } finally {
+      this.metrics.shardsHeld.set(0);
+    }
+  }
+
+  private async releaseShard(shard: number, why: ReleaseReason): Promise<void> {
+    const owner = this.shards;
+    const nss = this.config.managedNamespaces.filter((ns) => owner?.shardOf(ns) === shard);
+    this.deps.log.info({ shard, why, namespaces: nss.length }, 'stopping the work of a shard');
+    for (const ns of nss) this.running.get(ns)?.abort.abort();
+    await Promise.allSettled(nss.map((ns) => this.running.get(ns)?.done));
+    for (const ns of nss) this.settled.delete(ns);
+    await Promise.all(nss.map((ns) => this.drift?.untrack(ns)));
+    this.metrics.shardsHeld.set(owner?.held().size ?? 0);
+  }
+
   /** Starts a sync now instead of at the next interval (webhook). */
   wake(): void {
     this.wakeRequested = true;
@@ -206,6 +261,7 @@ export class Operator {
 
   /** Starts a reconcile unless one for this sha is running; a newer sha supersedes an older one. */
   private schedule(ns: string, commit: Commit): void {
+    if (this.shards && !this.shards.owns(ns)) return; // another replica's (or being handed over)
     const cur = this.running.get(ns);
     if (cur?.sha === commit.sha) return;
     // Healthy at this sha, nothing pending: an idle poll costs one ls-remote until drift is due.
@@ -344,11 +400,11 @@ export class Operator {
     this.crdReady = true;
   }
 
-  /** SourceAvailable condition on every Version, written only when it changes. */
+  /** SourceAvailable condition on every Version of this replica's, written only when it changes. */
   private async markSource(err: SourceError | undefined): Promise<void> {
     if ((err?.message ?? '') === this.sourceState) return;
     this.sourceState = err?.message ?? '';
-    for (const ns of this.config.managedNamespaces) {
+    for (const ns of this.mine()) {
       try {
         const rec = await Recorder.open(recorderDeps(this.deps), ns, this.deps.log);
         await rec.source(err, this.config.configRepo);

@@ -1,7 +1,7 @@
 // 1. cold apply: each tool applies `n` objects to an empty namespace; the median of `reps` runs.
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/manifests/object.ts';
-import { rawApply } from '../floor.ts';
+import { rawApply, rawDryRun } from '../floor.ts';
 import { mix, writeDir } from '../objects.ts';
 import {
   type Bench,
@@ -38,6 +38,7 @@ export async function run(b: Bench): Promise<Result[]> {
       'kubectl-ssa': [],
       flux: [],
       floor: [],
+      'floor-dry-run': [],
     };
     for (let r = 0; r < reps; r++) await repetition(b, { n, r, dir, objects, best }, t);
     const m = Object.fromEntries(
@@ -46,6 +47,7 @@ export async function run(b: Bench): Promise<Result[]> {
         .map(([k, v]) => [k, median(v)]),
     );
     results.push(...Object.entries(m).map(([tool, v]) => result(n, tool, v, { m, best })));
+    if (n >= 500) results.push(designFloor(n, m));
     log(`cold ${n}: ${JSON.stringify(m)}`);
   }
   return results;
@@ -72,7 +74,24 @@ async function repetition(
   // objects one run takes 80 s give or take 1%, so it runs once there.
   if (n < 2000 || r === 0) t.flux?.push(await timed(b, () => flux(b, dir, nsFor('flux', n, r))));
   await settle(b);
+  // The design's floor is both: the whole set dry-run into the empty namespace, then applied.
+  t['floor-dry-run']?.push(await rawDryRun(b.api, nsFor('floor', n, r), o.objects, o.best));
   t.floor?.push(await rawApply(b.api, nsFor('floor', n, r), o.objects, o.best));
+}
+
+/** Issue 16's goal: the operator's reconcile within 1.15× of the dry-run floor plus the apply floor. */
+const designGoal = 1.15;
+
+function designFloor(n: number, m: Record<string, number>): Result {
+  const [dry, apply] = [m['floor-dry-run'] as number, m.floor as number];
+  const ratio = round((m['ours-reconcile'] as number) / (dry + apply));
+  return {
+    measure: `cold apply ${n} objects: ours-reconcile / (dry-run floor + floor)`,
+    value: ratio,
+    unit: '×',
+    ratios: { goal: designGoal },
+    note: `goal ≤ ${designGoal}: ${ratio <= designGoal ? 'met' : 'missed'}; ${round(dry)} s + ${round(apply)} s = ${round(dry + apply)} s`,
+  };
 }
 
 function result(n: number, tool: string, v: number, o: { m: Record<string, number>; best: number }): Result {
@@ -91,6 +110,9 @@ function result(n: number, tool: string, v: number, o: { m: Record<string, numbe
           )
         : {},
     ...(tool === 'floor' ? { note: `${best} PATCHes in flight, in-process (no process start)` } : {}),
+    ...(tool === 'floor-dry-run'
+      ? { note: `the same PATCHes with dryRun=All, ${best} in flight, before the floor's apply` }
+      : {}),
     ...(tool === 'ours-reconcile'
       ? {
           note: `the operator's own time, git fetch to last apply (no process start); floor/this ${round((m.floor as number) / v)}×`,

@@ -210,10 +210,27 @@ export const variables = [
     group: 'operator',
   },
   {
+    name: 'SHARDS',
+    type: 'count',
+    value: '1',
+    doc:
+      'split the managed namespaces by a stable hash into this many shards, each worked by the one replica ' +
+      'holding its Lease `git-sync-operator-shard-<n>`; above 1 these Leases replace the leader Lease ' +
+      '(`install --replicas N` sets it to N)',
+    group: 'operator',
+  },
+  {
+    name: 'SHARD_REPLICAS',
+    type: 'count',
+    defaultText: '`SHARDS`',
+    doc: 'replicas the Deployment runs: each aims to hold `SHARDS` / `SHARD_REPLICAS` shards (rounded up), and takes more only from a replica that died',
+    group: 'operator',
+  },
+  {
     name: 'LEASE_NAMESPACE',
     type: 'namespace',
     defaultText: '`POD_NAMESPACE`, else the first managed namespace',
-    doc: 'namespace of the leader Lease',
+    doc: 'namespace of the leader Lease (and of the shard Leases)',
     group: 'operator',
   },
   {

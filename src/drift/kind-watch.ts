@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, type KubeClient } from '../kube/client.ts';
 import { selector } from '../kube/labels.ts';
-import { isDrift, type ManagedFieldsEntry, type ObjectMeta, type Signature, signature } from './signature.ts';
+import { isDrift, type ObjectMeta, type Signature, signature } from './signature.ts';
 
 /** Metadata only: the apiserver sends no spec, data or status (a ConfigMap's data never crosses). */
 const metaList = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
@@ -138,8 +138,8 @@ export class KindWatch {
     this.seen.set(name, { rv: meta.resourceVersion, sig });
     if (!report || before?.rv === meta.resourceVersion || !this.desired.has(name)) return;
     // First sighting of a desired object (a LIST's or an ADDED): only another writer's entry is drift.
-    const drift = before ? isDrift(before.sig, sig) : sig.others.trim() !== '';
-    if (drift) this.report({ name, by: newestWriter(meta.managedFields ?? [], sig) });
+    const drift = before ? isDrift(before.sig, sig) : sig.writers.length > 0;
+    if (drift) this.report({ name, by: sig.writers.at(-1) });
   }
 
   private gone(name: string): void {
@@ -150,10 +150,4 @@ export class KindWatch {
   private report(s: Omit<DriftSighting, 'kind'>): void {
     this.o.drifted({ kind: this.o.kind, ...s });
   }
-}
-
-function newestWriter(fields: ManagedFieldsEntry[], sig: Signature): string | undefined {
-  if (!sig.others.trim()) return undefined;
-  const others = fields.filter((e) => e.subresource !== 'status' && sig.others.includes(`"${e.manager}"`));
-  return others.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? '')).at(-1)?.manager;
 }

@@ -52,3 +52,14 @@ test("the cluster's controllers writing the main resource (a revision annotation
   const kcm: ManagedFieldsEntry = { manager: 'kube-controller-manager', operation: 'Update', time: 't2' };
   assert.equal(isDrift(before, sig(ours('t1'), kcm)), false);
 });
+
+test('the writers that count as drift are named, the latest last', () => {
+  const helm: ManagedFieldsEntry = { manager: 'helm', operation: 'Update', time: '2026-11-26T05:00:00Z' };
+  const s = sig(
+    ours('2026-11-26T06:00:00Z'),
+    edit('2026-11-26T05:30:00Z'),
+    helm,
+    status('2026-11-26T07:00:00Z'),
+  );
+  assert.deepEqual(s.writers, ['helm', 'kubectl-edit']);
+});

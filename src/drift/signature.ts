@@ -1,5 +1,6 @@
 // Which watch events are drift: an object changed by someone other than this operator, outside
 // its status. Told apart by the object's managedFields alone, so the watch can be metadata-only.
+import { createHash } from 'node:crypto';
 import { fieldManager } from '../kube/labels.ts';
 
 export interface ManagedFieldsEntry {
@@ -18,11 +19,18 @@ export interface ObjectMeta {
   managedFields?: ManagedFieldsEntry[];
 }
 
-/** Two fingerprints of an object's managedFields: every writer's, and the writers that count as drift. */
+/**
+ * Two fingerprints of an object's managedFields (hashed: thousands are kept): every writer's, and
+ * the writers that count as drift, whose names are kept for the log line.
+ */
 export interface Signature {
   all: string;
   others: string;
+  /** The writers that count as drift, the latest last. */
+  writers: string[];
 }
+
+const digest = (s: string) => createHash('sha1').update(s).digest('base64');
 
 const notDrift = new Set([fieldManager, 'kube-controller-manager']);
 
@@ -35,8 +43,11 @@ export function signature(meta: ObjectMeta): Signature {
   // annotation, an autoscaler's replicas) are not drift: a person or another tool is.
   const others = fields.filter((e) => !notDrift.has(e.manager ?? '') && e.subresource !== 'status');
   return {
-    all: fields.map(entry).sort().join('\n'),
-    others: `${meta.deletionTimestamp ?? ''}\n${others.map(entry).sort().join('\n')}`,
+    all: digest(fields.map(entry).sort().join('\n')),
+    others: digest(`${meta.deletionTimestamp ?? ''}\n${others.map(entry).sort().join('\n')}`),
+    writers: others
+      .sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''))
+      .map((e) => e.manager ?? 'unknown'),
   };
 }
 

@@ -8,7 +8,8 @@ import { type DriftSighting, KindWatch } from './kind-watch.ts';
 
 interface Watched {
   watch: KindWatch;
-  up: boolean;
+  /** Not yet open (its baseline LIST under way), open, or down after an error until it opens again. */
+  state: 'starting' | 'up' | 'down';
   /** Why it cannot be watched at all (403, 404), while that lasts. */
   why?: string | undefined;
 }
@@ -67,7 +68,15 @@ export class DriftWatcher {
   /** Every applied kind of `ns` is watched now: no periodic check is needed there. */
   watching(ns: string): boolean {
     const kinds = this.watches.get(ns);
-    return !!kinds && [...kinds.values()].every((w) => w.up);
+    // A watch still starting counts: falling back to a check every poll while thousands of watches
+    // open (after a restart) would add LISTs exactly when the apiserver is busiest.
+    return !!kinds && [...kinds.values()].every((w) => w.state !== 'down');
+  }
+
+  /** Every applied kind of `ns` has its watch open. */
+  open(ns: string): boolean {
+    const kinds = this.watches.get(ns);
+    return !!kinds && [...kinds.values()].every((w) => w.state === 'up');
   }
 
   /** The drift seen in `ns` since the last call. */
@@ -91,7 +100,7 @@ export class DriftWatcher {
   private async start(ns: string, ref: ObjectRef): Promise<Watched> {
     const collection = await this.mapper.path(ref.apiVersion, ref.kind, ns);
     const w: Watched = {
-      up: false,
+      state: 'starting',
       watch: new KindWatch({
         client: this.client,
         collection,
@@ -108,7 +117,7 @@ export class DriftWatcher {
               `cannot watch for drift, checking every poll: ${why}`,
             );
           w.why = why;
-          w.up = up;
+          w.state = up ? 'up' : 'down';
         },
       }),
     };

@@ -4,8 +4,10 @@
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createSecureContext } from 'node:tls';
 import type { Env } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { H2Pool, type Streamed } from './h2.ts';
 import { type Endpoint, resolveEndpoint } from './kubeconfig.ts';
 
 export class ApiError extends Error {
@@ -125,12 +127,17 @@ export class KubeClient {
     this.auth = (async () => {
       const c = await this.endpoint.credentials();
       const old = await previous?.catch(() => undefined);
+      // One TLS context for every connection: built per socket it costs a CA parse each time and
+      // tens of KiB of native memory (thousands of watches: hundreds of MiB).
+      const { ca, cert, key, ...rest } = c.tls;
+      const tls = { ...rest, secureContext: createSecureContext({ ca, cert, key }) };
       return {
         headers: c.headers,
         basic: c.basic,
-        agent: old?.agent ?? new Agent({ keepAlive: true, maxSockets: this.maxSockets, ...c.tls }),
+        agent: old?.agent ?? new Agent({ keepAlive: true, maxSockets: this.maxSockets, ...tls }),
         // Watches hold a connection for minutes: their own pool, so applies never wait on them.
-        watchAgent: old?.watchAgent ?? new Agent({ keepAlive: true, ...c.tls }),
+        watchAgent: old?.watchAgent ?? new Agent({ keepAlive: true, ...tls }),
+        h2: this.server.startsWith('https:') ? (old?.h2 ?? new H2Pool(this.server, tls)) : undefined,
       };
     })();
     this.auth.catch(() => {
@@ -228,15 +235,14 @@ export class KubeClient {
     signal: AbortSignal,
     o: { accept?: string; opened?: () => void } = {},
   ): AsyncGenerator<unknown> {
-    const res = await this.send('GET', path, { signal, ...(o.accept ? { accept: o.accept } : {}) }, 'watch');
-    if ((res.statusCode ?? 0) >= 300) {
-      throw toApiError(res, await readBody(res), 'GET', path);
+    const res = await this.openStream(path, signal, o.accept);
+    if (res.statusCode >= 300) {
+      throw toApiError(res, await readBody(res.body), 'GET', path);
     }
     o.opened?.();
     let buf = '';
-    res.setEncoding('utf8');
     try {
-      for await (const chunk of res as AsyncIterable<string>) {
+      for await (const chunk of res.body) {
         buf += chunk;
         let nl = buf.indexOf('\n');
         while (nl >= 0) {
@@ -257,7 +263,44 @@ export class KubeClient {
     void this.auth?.then((a) => {
       a.agent.destroy();
       a.watchAgent.destroy();
+      a.h2?.close();
     });
+  }
+
+  /** The HTTP/2 connections the watches share now, each with its stream count. */
+  async watchConnections(): Promise<number[]> {
+    return (await this.authenticate()).h2?.load ?? [];
+  }
+
+  /** A watch's response: over HTTP/2 where the server speaks TLS, else on the watch pool. */
+  private async openStream(path: string, signal: AbortSignal, accept: string | undefined): Promise<Streamed> {
+    const auth = await this.authenticate();
+    if (!auth.h2) {
+      const res = await this.send('GET', path, { signal, ...(accept ? { accept } : {}) }, 'watch');
+      res.setEncoding('utf8');
+      return {
+        statusCode: res.statusCode ?? 0,
+        headers: res.headers,
+        body: res as AsyncIterable<string>,
+        destroy: () => res.destroy(),
+      };
+    }
+    this.counts.set('GET', (this.counts.get('GET') ?? 0) + 1);
+    const headers: Record<string, string | string[]> = {
+      ...auth.headers,
+      accept: accept ?? 'application/json',
+    };
+    if (auth.basic) headers.authorization = `Basic ${Buffer.from(auth.basic).toString('base64')}`;
+    if (this.impersonate) {
+      headers['impersonate-user'] = this.impersonate.user;
+      if (this.impersonate.groups?.length) headers['impersonate-group'] = this.impersonate.groups;
+    }
+    try {
+      return await auth.h2.get(path, headers, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new ApiError(0, 'Unreachable', `apiserver ${this.server} unreachable: ${(err as Error).message}`);
+    }
   }
 
   private async send(
@@ -306,6 +349,8 @@ interface Auth {
   basic: string | undefined;
   agent: Agent;
   watchAgent: Agent;
+  /** Watches, where the server speaks TLS (and so HTTP/2). */
+  h2: H2Pool | undefined;
 }
 
 /** Auth headers are re-read this often (bound service-account tokens and exec plugins rotate). */
@@ -314,15 +359,15 @@ const authRefreshMs = 60_000;
 /** An empty body (a 2xx without content) is undefined. */
 const parseJson = <T>(text: string): T => (text ? JSON.parse(text) : undefined) as T;
 
-async function readBody(res: import('node:http').IncomingMessage): Promise<string> {
-  res.setEncoding('utf8');
+async function readBody(res: import('node:http').IncomingMessage | AsyncIterable<string>): Promise<string> {
+  if ('setEncoding' in res) res.setEncoding('utf8');
   let text = '';
   for await (const chunk of res as AsyncIterable<string>) text += chunk;
   return text;
 }
 
 function toApiError(
-  res: import('node:http').IncomingMessage,
+  res: Pick<import('node:http').IncomingMessage, 'statusCode' | 'headers'>,
   text: string,
   method: string,
   path: string,

@@ -35,10 +35,10 @@ async function settled(op: Operator): Promise<void> {
   const head = await w.repo.head();
   await w.waitVersion(ns, 'settled', (v) => v.deployed === short(head) && !v.status?.pending?.length);
   await waitFor('the watches up', async () =>
-    (op as unknown as WithDrift).drift?.watching(ns) ? true : undefined,
+    (op as unknown as WithDrift).drift?.open(ns) ? true : undefined,
   );
 }
-type WithDrift = { drift?: { watching(ns: string): boolean; size: number } };
+type WithDrift = { drift?: { open(ns: string): boolean } };
 
 test('a hand edit, a deletion and a removed label are repaired by the watch while the next poll is a minute away; idle polls send the apiserver nothing', async () => {
   await w.withOperator({ GIT_SYNC_INTERVAL: '60' }, async (op) => {
@@ -174,6 +174,31 @@ test('the watch cut, through an apiserver restart, and from 410 Gone: it comes b
     });
   } finally {
     await kw.stop();
+    client.close();
+  }
+});
+
+test('watches share HTTP/2 connections, as many streams on each as the apiserver allows', async () => {
+  const client = new KubeClient({ kubeconfig: w.cp.kubeconfig });
+  const stop = new AbortController();
+  let opened = 0;
+  const watches = Array.from({ length: 250 }, async (_, i) => {
+    const path = `/api/v1/namespaces/none-${i}/configmaps?watch=1&allowWatchBookmarks=true`;
+    try {
+      for await (const _ of client.stream(path, stop.signal, { opened: () => opened++ })) {
+      }
+    } catch {}
+  });
+  try {
+    await waitFor('250 watches open', async () => (opened === 250 ? true : undefined), { timeoutMs: 30_000 });
+    // kube-apiserver allows 100 streams per connection: 250 watches on 3 connections, not 250.
+    assert.deepEqual(
+      (await client.watchConnections()).sort((a, b) => b - a),
+      [100, 100, 50],
+    );
+  } finally {
+    stop.abort();
+    await Promise.all(watches);
     client.close();
   }
 });
