@@ -250,7 +250,17 @@ function counted(line: string, all: boolean): boolean {
 /** A `run` process of this project (dist/cli/index.js) and what can be read of it while it runs. */
 export interface RunningOperator {
   port: number;
-  sample(): Promise<{ rss: number; hwm: number; cpu: number; lsRemote: number; fetch: number }>;
+  /** RSS and peak (KiB), CPU (s), git calls, and the V8 heap used / total and external memory (KiB). */
+  sample(): Promise<{
+    rss: number;
+    hwm: number;
+    cpu: number;
+    lsRemote: number;
+    fetch: number;
+    heapUsed: number;
+    heapTotal: number;
+    external: number;
+  }>;
   stop(): Promise<void>;
 }
 
@@ -306,6 +316,9 @@ export async function runningOperator(
         cpu: (Number(stat[11]) + Number(stat[12])) / 100,
         lsRemote: await metric('gso_git_requests_total\\{op="ls-remote",result="ok"\\}'),
         fetch: await metric('gso_git_requests_total\\{op="fetch",result="ok"\\}'),
+        heapUsed: (await metric('gso_nodejs_heap_size_used_bytes')) / 1024,
+        heapTotal: (await metric('gso_nodejs_heap_size_total_bytes')) / 1024,
+        external: (await metric('gso_nodejs_external_memory_bytes')) / 1024,
       };
     },
     async stop() {

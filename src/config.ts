@@ -36,6 +36,8 @@ export interface Config {
   workDir: string;
   /** Objects applied in parallel per namespace. */
   applyConcurrency: number;
+  /** Namespaces in the busy part of a pass at once (reading, planning, applying, recording). */
+  namespaceConcurrency: number;
   /** Hold a Lease before writing, so replicas never apply at once. */
   leaderElection: { enabled: boolean; namespace: string; durationSeconds: number };
   /** SHARDS above 1: namespaces split over per-shard Leases (in leaderElection's namespace, for its duration). */
@@ -123,6 +125,7 @@ export function loadConfig(env: Env): Config {
     sshKnownHostsFile: safePath(env, 'GIT_SSH_KNOWN_HOSTS'),
     workDir: get('GSO_WORK_DIR') as string,
     applyConcurrency: positiveInteger(env, 'APPLY_CONCURRENCY'),
+    namespaceConcurrency: positiveInteger(env, 'NAMESPACE_CONCURRENCY'),
     leaderElection: {
       enabled: bool(env, 'LEADER_ELECT'),
       namespace: leaseNamespace ?? get('POD_NAMESPACE') ?? (managedNamespaces[0] as string),

@@ -12,6 +12,7 @@ import { type Commit, SourceError } from './source/git.ts';
 import { short } from './source/sha.ts';
 import { buildDeps, notDone, recorderDeps } from './sync/context.ts';
 import { type Deps, type ReconcileOptions, type ReconcileResult, reconcile } from './sync/index.ts';
+import { Slots } from './sync/slots.ts';
 import { isoSeconds } from './time.ts';
 import { ensureCrd } from './version/crd.ts';
 import { Recorder } from './version/recorder.ts';
@@ -55,6 +56,8 @@ export class Operator {
   /** With SHARDS above 1, while run() runs: which namespaces are this replica's now. */
   private shards: ShardOwner | undefined;
   readonly metrics = new Metrics();
+  /** NAMESPACE_CONCURRENCY: passes in their busy part at once. */
+  private readonly slots: Slots;
   /** Set after the first successful reconcile (/readyz). */
   ready = false;
   /** Time of the loop's last tick (/healthz); while standing by for the lease, of its last lease attempt. */
@@ -73,6 +76,7 @@ export class Operator {
       maxSockets: config.applyConcurrency * 2,
       log,
     });
+    this.slots = new Slots(config.namespaceConcurrency);
     const sinks = sinksFor(config, opts.env ?? hostEnv());
     this.deps = buildDeps(config, client, log, { sinks, metrics: this.metrics, sourceNotices: true });
     if (!config.s3Bucket) log.info('S3_BUCKET is not set: no completion files will be written');
@@ -107,14 +111,19 @@ export class Operator {
       lease = await this.acquireLease(signal);
       if (!lease) return 'stopped';
     }
-    const active = lease ? AbortSignal.any([signal, lease.lost]) : signal;
+    // The shard Leases failing for good (403: no RBAC for Leases) stop the loop like a lost lease.
+    const shardsFailed = new AbortController();
+    const active = AbortSignal.any([signal, shardsFailed.signal, ...(lease ? [lease.lost] : [])]);
     this.shutdown = active;
     await this.ensureCrd();
     if (this.config.driftWatch)
       this.drift = new DriftWatcher(this.deps.client, this.deps.mapper, this.deps.log, (ns) =>
         this.driftSeen(ns),
       );
-    const sharding = this.holdShards(active);
+    const sharding = this.holdShards(active).catch((err: unknown) => {
+      shardsFailed.abort();
+      return err;
+    });
     let delay = this.config.syncIntervalSeconds;
     while (!active.aborted) {
       this.lastTick = Date.now();
@@ -122,11 +131,12 @@ export class Operator {
       delay = await this.tick(delay);
       await this.sleep(delay * 1000, active);
     }
-    await sharding; // each shard's work stopped, then its Lease given back
+    const shardError = await sharding; // each shard's work stopped, then its Lease given back
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await this.drift?.stop();
     this.drift = undefined;
+    if (shardError) throw shardError;
     if (lease?.lost.aborted) return 'lost-lease';
     await lease?.release();
     return 'stopped';
@@ -336,15 +346,18 @@ export class Operator {
     commit: Commit,
     opts: ReconcileOptions,
   ): Promise<ReconcileResult> {
+    const release = await this.slots.take(); // the time waited for a slot is not the pass's
     const started = performance.now();
     const startedAt = Date.now();
     let r: ReconcileResult;
     try {
-      r = await reconcile(this.deps, ns, commit, opts);
+      r = await reconcile(this.deps, ns, commit, { ...opts, waiting: release });
     } catch (err) {
       const message = (err as Error).message;
       this.deps.log.error({ namespace: ns }, message);
       r = { ...notDone(ns, commit.sha), error: message };
+    } finally {
+      release();
     }
     if (!opts.dryRun) {
       const sha7 = short(commit.sha);

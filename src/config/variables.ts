@@ -112,6 +112,13 @@ export const variables = [
     group: 'operator',
   },
   {
+    name: 'NAMESPACE_CONCURRENCY',
+    type: 'count',
+    value: '16',
+    doc: 'namespaces read, planned and applied at once (a pass waiting for its rollout does not count): bounds memory and the burst on the apiserver at a restart',
+    group: 'operator',
+  },
+  {
     name: 'FORCE_CONFLICTS',
     type: 'boolean',
     value: 'false',

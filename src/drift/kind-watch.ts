@@ -98,15 +98,16 @@ export class KindWatch {
       accept: metaList,
       signal: this.abort.signal,
     });
-    // The first LIST is the baseline: the pass that started this watch has just compared the objects.
-    const first = this.seen.size === 0;
+    // Also the first LIST reports: an object another writer has touched (an edit made before this
+    // watch opened, e.g. while the operator restarted) and a desired object that is gone. A writer
+    // whose fields git does not set stays in managedFields: one pass more per watch opened.
     const present = new Set<string>();
     for (const item of list.items) {
       present.add(item.metadata.name ?? '');
-      this.observe(item.metadata, !first);
+      this.observe(item.metadata);
     }
     for (const name of [...this.seen.keys()]) if (!present.has(name)) this.seen.delete(name);
-    if (!first) for (const name of this.desired) if (!present.has(name)) this.report({ name, deleted: true });
+    for (const name of this.desired) if (!present.has(name)) this.report({ name, deleted: true });
     this.rv = list.metadata.resourceVersion;
   }
 
@@ -131,13 +132,13 @@ export class KindWatch {
     }
   }
 
-  private observe(meta: ObjectMeta, report = true): void {
+  private observe(meta: ObjectMeta): void {
     const name = meta.name ?? '';
     const sig = signature(meta);
     const before = this.seen.get(name);
     this.seen.set(name, { rv: meta.resourceVersion, sig });
-    if (!report || before?.rv === meta.resourceVersion || !this.desired.has(name)) return;
-    // First sighting of a desired object (a LIST's or an ADDED): only another writer's entry is drift.
+    if (before?.rv === meta.resourceVersion || !this.desired.has(name)) return;
+    // First sighting of a desired object (the first LIST, or an ADDED): another writer's entry is drift.
     const drift = before ? isDrift(before.sig, sig) : sig.writers.length > 0;
     if (drift) this.report({ name, by: sig.writers.at(-1) });
   }

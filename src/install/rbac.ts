@@ -19,6 +19,13 @@ export const managedResources: { apiGroups: string[]; resources: string[] }[] = 
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'] },
 ];
 
+/** Leader and shard Leases: read by name, written on the read resourceVersion (never listed). */
+const leaseRule = () => ({
+  apiGroups: ['coordination.k8s.io'],
+  resources: ['leases'],
+  verbs: ['get', 'create', 'update'],
+});
+
 export function clusterRole(): Record<string, unknown> {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -39,7 +46,7 @@ export function clusterRole(): Record<string, unknown> {
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
       // Read only: a failed pre Job is reported in its pod's words.
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      leaseRule(),
     ],
   };
 }
@@ -56,5 +63,32 @@ export function roleBinding(namespace: string, saName: string, saNamespace: stri
     metadata: { name: 'git-sync-operator', namespace },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRoleName },
     subjects: [{ kind: 'ServiceAccount', name: saName, namespace: saNamespace }],
+  };
+}
+
+/** The Role (and its binding) of a central operator's own namespace. */
+export const leaseRoleName = 'git-sync-operator-leases';
+
+/**
+ * What a central operator needs where it runs: its leader or shard Leases, nothing else. Binding
+ * the ClusterRole there instead would let it write every Secret and Deployment of that namespace;
+ * its events go to the Versions of the managed namespaces, so none are written here.
+ */
+export function leaseRole(namespace: string): Record<string, unknown> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: leaseRoleName, namespace },
+    rules: [leaseRule()],
+  };
+}
+
+export function leaseRoleBinding(namespace: string, saName: string): Record<string, unknown> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: leaseRoleName, namespace },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: leaseRoleName },
+    subjects: [{ kind: 'ServiceAccount', name: saName, namespace }],
   };
 }

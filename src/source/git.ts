@@ -82,6 +82,10 @@ export class GitSource {
   /** The server will not send files by id: every commit is fetched whole. */
   private wholeTree = false;
   private readonly noticed = new Set<string>();
+  /** The caller's folders listed at one commit, shared by every namespace's read of it. */
+  private listing: { sha: string; entries: Promise<Map<string, TreeEntry[]>> } | undefined;
+  /** Blobs asked for in this turn of the event loop, read together. */
+  private batch: { wanted: Set<string>; read: Promise<Map<string, Buffer>> } | undefined;
 
   constructor(private readonly opts: SourceOptions) {}
 
@@ -205,43 +209,78 @@ export class GitSource {
     return { sha: full, author, message, ...(committedAt ? { committedAt } : {}) };
   }
 
-  /** Entries under a folder at a commit, recursively, with sizes (no blob is read). */
+  /**
+   * Entries under a folder at a commit, recursively, with sizes (no blob is read). The caller's
+   * folders are listed together, one `ls-tree` per commit for all of them (a thousand namespaces:
+   * one git process, not a thousand).
+   */
   async list(sha: string, folder: string): Promise<TreeEntry[]> {
+    const folders = this.opts.folders ?? [];
+    if (folders.includes(folder)) {
+      if (this.listing?.sha !== sha) {
+        const entries = this.listTree(sha, folders).then((all) => byFolder(all, folders));
+        this.listing = { sha, entries };
+        entries.catch(() => {
+          if (this.listing?.entries === entries) this.listing = undefined; // tried again next time
+        });
+      }
+      return (await this.listing.entries).get(folder) ?? [];
+    }
     // Before ls-tree -l, which would fetch each missing blob on its own to learn its size.
-    if (!covered(this.opts.folders ?? [], folder)) await this.fetchFolders(sha, sha, [folder]);
-    const out = await this.git(['ls-tree', '-r', '-l', '-z', '--full-tree', sha, '--', `${folder}/`], {
-      cwd: await this.cache(),
-    });
-    return out
-      .split('\0')
-      .filter(Boolean)
-      .map((rec) => {
-        const tab = rec.indexOf('\t');
-        const [mode = '', type = '', oid = '', size = ''] = rec.slice(0, tab).split(/ +/);
-        return {
-          mode,
-          type: type as TreeEntry['type'],
-          oid,
-          size: Number(size) || 0,
-          path: rec.slice(tab + 1),
-        };
-      });
+    if (!covered(folders, folder)) await this.fetchFolders(sha, sha, [folder]);
+    return this.listTree(sha, [folder]);
   }
 
-  /** Reads blobs in one `git cat-file --batch` process. */
+  private async listTree(sha: string, folders: readonly string[]): Promise<TreeEntry[]> {
+    const out = await this.git(
+      ['ls-tree', '-r', '-l', '-z', '--full-tree', sha, '--', ...folders.map((f) => `${f}/`)],
+      { cwd: await this.cache() },
+    );
+    return out.split('\0').filter(Boolean).map(treeEntry);
+  }
+
+  /**
+   * Reads blobs. Requests made in the same turn of the event loop (namespaces prepared side by
+   * side) share one `git cat-file --batch` process.
+   */
   async readBlobs(oids: readonly string[]): Promise<Map<string, Buffer>> {
+    if (oids.length === 0) return new Map();
+    let batch = this.batch;
+    if (!batch) {
+      const wanted = new Set<string>();
+      const read = new Promise<void>((r) => setImmediate(r)).then(() => {
+        this.batch = undefined;
+        return this.catFile([...wanted]);
+      });
+      batch = { wanted, read };
+      this.batch = batch;
+    }
+    for (const o of oids) batch.wanted.add(o);
+    const all = await batch.read;
     const result = new Map<string, Buffer>();
-    if (oids.length === 0) return result;
+    for (const oid of oids) {
+      const blob = all.get(oid);
+      if (!blob) throw new SourceError(`git object ${oid} is missing`, 'GitError');
+      result.set(oid, blob);
+    }
+    return result;
+  }
+
+  /** One `git cat-file --batch` for `oids`; a missing object is left out of the map. */
+  private async catFile(oids: readonly string[]): Promise<Map<string, Buffer>> {
     const out = await this.gitRaw(['cat-file', '--batch'], {
       cwd: await this.cache(),
       input: `${oids.join('\n')}\n`,
     });
+    const result = new Map<string, Buffer>();
     let pos = 0;
     while (pos < out.length) {
       const nl = out.indexOf(10, pos);
-      const header = out.subarray(pos, nl).toString();
-      const [oid = '', type = '', size = ''] = header.split(' ');
-      if (type === 'missing') throw new SourceError(`git object ${oid} is missing`, 'GitError');
+      const [oid = '', type = '', size = ''] = out.subarray(pos, nl).toString().split(' ');
+      if (type === 'missing') {
+        pos = nl + 1;
+        continue;
+      }
       const n = Number(size);
       result.set(oid, out.subarray(nl + 1, nl + 1 + n));
       pos = nl + 1 + n + 1;
@@ -356,4 +395,28 @@ function oneLine(stderr: string): string {
         l && !/^Please make sure you have the correct access rights|^and the repository exists\.$/.test(l),
     );
   return lines.join(' ').slice(0, 500) || 'failed';
+}
+
+function treeEntry(rec: string): TreeEntry {
+  const tab = rec.indexOf('\t');
+  const [mode = '', type = '', oid = '', size = ''] = rec.slice(0, tab).split(/ +/);
+  return { mode, type: type as TreeEntry['type'], oid, size: Number(size) || 0, path: rec.slice(tab + 1) };
+}
+
+/** Entries grouped by the folder (of `folders`) each lies under, the nearest one. */
+function byFolder(entries: readonly TreeEntry[], folders: readonly string[]): Map<string, TreeEntry[]> {
+  const known = new Set(folders);
+  const out = new Map<string, TreeEntry[]>();
+  for (const e of entries) {
+    let dir = e.path;
+    for (let cut = dir.lastIndexOf('/'); cut > 0; cut = dir.lastIndexOf('/')) {
+      dir = dir.slice(0, cut);
+      if (!known.has(dir)) continue;
+      const list = out.get(dir);
+      if (list) list.push(e);
+      else out.set(dir, [e]);
+      break;
+    }
+  }
+  return out;
 }

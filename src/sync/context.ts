@@ -83,6 +83,8 @@ export interface ReconcileOptions {
    * started is waited for, never abandoned to a newer commit that would recreate it mid-run.
    */
   shutdown?: AbortSignal;
+  /** Called once the pass's busy part is over and it starts waiting for the rollout. */
+  waiting?: () => void;
 }
 
 export interface ReconcileResult {

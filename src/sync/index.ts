@@ -78,6 +78,7 @@ export async function reconcile(
   if (opts.wait === false) return withPost(ctx, rec, p, { ready: false });
   // A pre Deployment is settled; waiting on it again decides its outcome (a pre Job may be gone).
   const preDeployments = p.phases.pre.filter((r) => r.kind === 'Deployment');
+  opts.waiting?.();
   const rollout = await awaitRollout(ctx, rec, {
     commit,
     refs: [...preDeployments, ...p.phases.main],
@@ -124,6 +125,7 @@ async function suspended(
   else if (invalid) await rec.overtaken(ctx.commit, new Map(invalid.map((d) => [d, ''])));
   ctx.log.info('suspended: nothing applied');
   // Watching changes nothing: a rollout under way when the namespace was suspended still decides.
+  ctx.opts.waiting?.();
   if (ctx.opts.wait !== false) await followApplied(ctx, rec);
   const pending = await deliver(ctx, rec);
   return { ...ctx.result, ok: true, suspended: true, pending };
@@ -142,6 +144,7 @@ async function failed(ctx: SyncContext, rec: Recorder | undefined, f: Failure): 
   // it is decided as one overtaken before its apply.
   if (!f.signal && ctx.deployments) await rec.overtaken(ctx.commit, ctx.deployments);
   await deliverOnTheWay(ctx, rec);
+  ctx.opts.waiting?.();
   if (ctx.opts.wait !== false) await followApplied(ctx, rec);
   const pending = await deliver(ctx, rec);
   return { ...ctx.result, error, reason: f.reason, pending };

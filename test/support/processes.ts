@@ -66,6 +66,29 @@ export function recordWrites(op: Operator): string[] {
   return writes;
 }
 
+/**
+ * Every request an operator's client sends from now on (`METHOD path`, watches as `WATCH path`),
+ * except its leader-election Lease calls: they renew every LEASE_DURATION/3 whatever the work.
+ */
+export function recordRequests(op: Operator): string[] {
+  const seen: string[] = [];
+  const client = op.deps.client;
+  const json = client.json.bind(client);
+  const stream = client.stream.bind(client);
+  const note = (what: string, path: string) => {
+    if (!path.includes('/leases/')) seen.push(`${what} ${path.split('?')[0]}`);
+  };
+  client.json = ((method: string, path: string, init?: Parameters<typeof json>[2]) => {
+    note(method, path);
+    return json(method, path, init);
+  }) as typeof client.json;
+  client.stream = ((path: string, signal: AbortSignal, o?: Parameters<typeof stream>[2]) => {
+    note('WATCH', path);
+    return stream(path, signal, o);
+  }) as typeof client.stream;
+  return seen;
+}
+
 /** A real `git-sync-operator run` process (bin/git-sync-operator.js), as in a pod. */
 export interface RunProcess {
   svc: Service;
