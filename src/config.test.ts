@@ -250,6 +250,7 @@ describe('loadConfig', () => {
       assert.equal(loadConfig({ ...base, SHARDS: '1', SHARD_REPLICAS: '3' }).sharding, undefined);
       rejects({ ...base, SHARDS: '0' }, 'SHARDS', 'integer');
       rejects({ ...base, SHARDS: '3', SHARD_REPLICAS: '1.5' }, 'SHARD_REPLICAS', 'integer');
+      rejects({ ...base, SHARDS: '3', LEASE_DURATION: '7.5' }, 'LEASE_DURATION', 'whole number');
     });
 
     it('APPLY_CONCURRENCY must be a whole number (0.5 would start no worker)', () => {

@@ -194,7 +194,11 @@ function positiveInteger(env: Env, name: VariableName): number {
 function sharding(env: Env): { shards: number; replicas: number } | undefined {
   const shards = positiveInteger(env, 'SHARDS');
   const replicas = read(env, 'SHARD_REPLICAS') ? positiveInteger(env, 'SHARD_REPLICAS') : shards;
-  return shards > 1 ? { shards, replicas } : undefined;
+  if (shards === 1) return undefined;
+  // The shard Leases' rounds are whole thirds of it.
+  if (!Number.isInteger(positiveNumber(env, 'LEASE_DURATION')))
+    throw new ConfigError('LEASE_DURATION', 'must be a whole number of seconds when SHARDS is above 1');
+  return { shards, replicas };
 }
 
 function bool(env: Env, name: VariableName): boolean {

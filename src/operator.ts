@@ -55,6 +55,8 @@ export class Operator {
   private drift: DriftWatcher | undefined;
   /** With SHARDS above 1, while run() runs: which namespaces are this replica's now. */
   private shards: ShardOwner | undefined;
+  /** Per shard held: aborted when it is given up, which ends its passes' waits as a shutdown does. */
+  private readonly shardStops = new Map<number, AbortController>();
   readonly metrics = new Metrics();
   /** NAMESPACE_CONCURRENCY: passes in their busy part at once. */
   private readonly slots: Slots;
@@ -214,10 +216,17 @@ export class Operator {
 
   /** The managed namespaces this replica works now (all of them unless sharded). */
   private mine(): string[] {
-    const owner = this.shards;
-    return owner
-      ? this.config.managedNamespaces.filter((ns) => owner.owns(ns))
-      : this.config.managedNamespaces;
+    if (!this.config.sharding) return this.config.managedNamespaces;
+    const owner = this.shards; // none yet (or it failed to start): nothing is this replica's
+    return owner ? this.config.managedNamespaces.filter((ns) => owner.owns(ns)) : [];
+  }
+
+  /** What ends a pass's waits as a shutdown: the loop's end, or its shard given up. */
+  private stopOf(ns: string): AbortSignal | undefined {
+    const shard = this.shards?.shardOf(ns);
+    const stop = shard === undefined ? undefined : this.shardStops.get(shard);
+    if (!stop || !this.shutdown) return this.shutdown;
+    return AbortSignal.any([this.shutdown, stop.signal]);
   }
 
   /**
@@ -237,8 +246,11 @@ export class Operator {
     this.shards = owner;
     try {
       await owner.run(active, {
-        acquired: () => {
+        acquired: (shard) => {
+          this.shardStops.set(shard, new AbortController());
           this.metrics.shardsHeld.set(owner.held().size);
+          // Its Versions may carry another replica's view of the source: written again next poll.
+          this.sourceState = undefined;
           this.wake();
         },
         release: (shard, why) => this.releaseShard(shard, why),
@@ -252,6 +264,7 @@ export class Operator {
     const owner = this.shards;
     const nss = this.config.managedNamespaces.filter((ns) => owner?.shardOf(ns) === shard);
     this.deps.log.info({ shard, why, namespaces: nss.length }, 'stopping the work of a shard');
+    this.shardStops.get(shard)?.abort(); // also a pre phase's wait for its Jobs
     for (const ns of nss) this.running.get(ns)?.abort.abort();
     await Promise.allSettled(nss.map((ns) => this.running.get(ns)?.done));
     for (const ns of nss) this.settled.delete(ns);
@@ -271,7 +284,7 @@ export class Operator {
 
   /** Starts a reconcile unless one for this sha is running; a newer sha supersedes an older one. */
   private schedule(ns: string, commit: Commit): void {
-    if (this.shards && !this.shards.owns(ns)) return; // another replica's (or being handed over)
+    if (this.config.sharding && !this.shards?.owns(ns)) return; // another replica's (or being handed over)
     const cur = this.running.get(ns);
     if (cur?.sha === commit.sha) return;
     // Healthy at this sha, nothing pending: an idle poll costs one ls-remote until drift is due.
@@ -289,7 +302,7 @@ export class Operator {
       abort,
       done: (async () => {
         await cur?.done.catch(() => {});
-        return this.reconcileNamespace(ns, commit, { signal: abort.signal, shutdown: this.shutdown });
+        return this.reconcileNamespace(ns, commit, { signal: abort.signal, shutdown: this.stopOf(ns) });
       })(),
     };
     this.running.set(ns, entry);
@@ -346,7 +359,9 @@ export class Operator {
     commit: Commit,
     opts: ReconcileOptions,
   ): Promise<ReconcileResult> {
-    const release = await this.slots.take(); // the time waited for a slot is not the pass's
+    // The time waited for a slot is not the pass's; a pass stopped while it waits never starts.
+    const release = await this.slots.take(opts.signal);
+    if (!release) return { ...notDone(ns, commit.sha), error: 'stopped before it started' };
     const started = performance.now();
     const startedAt = Date.now();
     let r: ReconcileResult;

@@ -100,6 +100,10 @@ describe('install usage errors: exit 2, one line, nothing printed', () => {
       /--replicas "2.5" must be a positive integer/,
     ],
     [
+      [...abc, '--operator-namespace', 'b'],
+      /^git-sync-operator: install: --operator-namespace b is also a --namespace: keep the operator in a namespace of its own/,
+    ],
+    [
       [...abc, '--operator-namespace', 'Ops'],
       /^git-sync-operator: --operator-namespace: "Ops" is not a valid namespace name/,
     ],

@@ -117,6 +117,11 @@ function allObjects(values: Values<typeof options>): Record<string, unknown>[] {
       '--operator-namespace',
       `"${central}" is not a valid namespace name (lowercase DNS label)`,
     );
+  if (central !== undefined && values.namespace.includes(central))
+    throw new UsageError(
+      name,
+      `--operator-namespace ${central} is also a --namespace: keep the operator in a namespace of its own (it would get the ClusterRole there, not only its Leases)`,
+    );
   // The same checks as the operator's own start: a bad value fails here, not in the pod.
   loadConfig({
     CONFIG_REPO: opts.configRepo,

@@ -115,7 +115,7 @@ export const variables = [
     name: 'NAMESPACE_CONCURRENCY',
     type: 'count',
     value: '16',
-    doc: 'namespaces read, planned and applied at once (a pass waiting for its rollout does not count): bounds memory and the burst on the apiserver at a restart',
+    doc: 'namespaces read, planned and applied at once (a pass waiting for its rollout does not count; one waiting for its pre-phase Jobs does): bounds memory and the burst on the apiserver at a restart',
     group: 'operator',
   },
   {

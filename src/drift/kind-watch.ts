@@ -2,13 +2,9 @@
 // a WATCH from its resourceVersion (with bookmarks, so a resume rarely finds it compacted). A
 // dropped watch resumes from the last resourceVersion seen; 410 Gone lists again and compares.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, type KubeClient } from '../kube/client.ts';
+import { ApiError, type KubeClient, metadataOnly } from '../kube/client.ts';
 import { selector } from '../kube/labels.ts';
 import { isDrift, type ObjectMeta, type Signature, signature } from './signature.ts';
-
-/** Metadata only: the apiserver sends no spec, data or status (a ConfigMap's data never crosses). */
-const metaList = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
-const metaWatch = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json';
 
 type Event = { type: string; object: { metadata?: ObjectMeta; code?: number; message?: string } };
 
@@ -32,8 +28,11 @@ export interface KindWatchOptions {
   state: (up: boolean, why?: string) => void;
 }
 
-/** Backoff between attempts after an error: 0.5 s doubling to 30 s. */
-const backoffMs = (n: number) => Math.min(500 * 2 ** n, 30_000);
+/**
+ * Backoff between attempts after an error: 0.5 s doubling to 30 s, each drawn from its upper half
+ * (thousands of watches cut by one apiserver restart do not come back in step).
+ */
+const backoffMs = (n: number) => Math.min(500 * 2 ** n, 30_000) * (0.5 + Math.random() / 2);
 
 /** Each watch asks to be closed after 30–60 min (spread, so many watches do not renew together). */
 const timeoutSeconds = () => 1800 + Math.floor(Math.random() * 1800);
@@ -95,7 +94,7 @@ export class KindWatch {
       metadata: { resourceVersion: string };
       items: { metadata: ObjectMeta }[];
     }>('GET', `${this.o.collection}?labelSelector=${encodeURIComponent(selector)}`, {
-      accept: metaList,
+      accept: metadataOnly.list, // a ConfigMap's data never crosses the wire
       signal: this.abort.signal,
     });
     // Also the first LIST reports: an object another writer has touched (an edit made before this
@@ -116,7 +115,7 @@ export class KindWatch {
     const path = `${this.o.collection}?${q}&timeoutSeconds=${timeoutSeconds()}&resourceVersion=${this.rv}`;
     this.counts.watches++;
     const events = this.o.client.stream(path, this.abort.signal, {
-      accept: metaWatch,
+      accept: metadataOnly.watch,
       opened: () => this.o.state(true),
     }) as AsyncGenerator<Event>;
     for await (const ev of events) {

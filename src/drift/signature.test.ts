@@ -63,3 +63,10 @@ test('the writers that count as drift are named, the latest last', () => {
   );
   assert.deepEqual(s.writers, ['helm', 'kubectl-edit']);
 });
+
+test('no entry moved: drift when the spec moved (generation) or the kind has none; a status writer twice in a second is not', () => {
+  const s = (generation?: number) => signature({ managedFields: [ours('t1'), status('t2')], generation });
+  assert.equal(isDrift(s(3), s(3)), false, 'status written twice in one second');
+  assert.equal(isDrift(s(3), s(4)), true, 'the spec changed by a writer seen in the same second');
+  assert.equal(isDrift(s(), s()), true, 'no generation: counted');
+});

@@ -15,6 +15,8 @@ export interface ManagedFieldsEntry {
 export interface ObjectMeta {
   name?: string;
   resourceVersion?: string;
+  /** Moves with every spec change of a kind that has one (not with status or metadata writes). */
+  generation?: number;
   deletionTimestamp?: string;
   managedFields?: ManagedFieldsEntry[];
 }
@@ -28,6 +30,7 @@ export interface Signature {
   others: string;
   /** The writers that count as drift, the latest last. */
   writers: string[];
+  generation?: number | undefined;
 }
 
 const digest = (s: string) => createHash('sha1').update(s).digest('base64');
@@ -45,6 +48,7 @@ export function signature(meta: ObjectMeta): Signature {
   return {
     all: digest(fields.map(entry).sort().join('\n')),
     others: digest(`${meta.deletionTimestamp ?? ''}\n${others.map(entry).sort().join('\n')}`),
+    generation: meta.generation,
     writers: others
       .sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''))
       .map((e) => e.manager ?? 'unknown'),
@@ -55,9 +59,13 @@ export function signature(meta: ObjectMeta): Signature {
  * Whether a MODIFIED event (`now`, after `before`) may be drift. An edit by another writer moves
  * its managedFields entry; a status update or one of our applies moves only theirs. An event that
  * moved no entry at all is ambiguous (managedFields times have one-second resolution: the same
- * writer twice in a second) and counts as drift: a needless check costs a pass, a missed edit stays.
+ * writer twice in a second): for a kind with a generation, drift if the spec changed (a status
+ * writer twice in a second does not move it); for one without (a ConfigMap has no status), drift —
+ * a needless check costs a pass, a missed edit stays.
  */
 export function isDrift(before: Signature | undefined, now: Signature): boolean {
   if (!before) return true;
-  return before.others !== now.others || before.all === now.all;
+  if (before.others !== now.others) return true;
+  if (before.all !== now.all) return false;
+  return now.generation === undefined || now.generation !== before.generation;
 }

@@ -44,17 +44,23 @@ export class DriftWatcher {
       kinds.delete(key);
       void w.watch.stop();
     }
-    for (const [key, { ref, names }] of byKind) {
-      const w = kinds.get(key) ?? (await this.start(ns, ref));
-      kinds.set(key, w);
-      w.watch.want(names);
-    }
     // A sighting of an object the new set no longer holds (pruned on purpose) is no drift.
     const held = new Set(refs.map((r) => `${r.kind}/${r.name}`));
     this.pending.set(
       ns,
       (this.pending.get(ns) ?? []).filter((s) => held.has(`${s.kind}/${s.name}`)),
     );
+    const failed: string[] = [];
+    for (const [key, { ref, names }] of byKind) {
+      try {
+        const w = kinds.get(key) ?? (await this.start(ns, ref));
+        kinds.set(key, w);
+        w.watch.want(names);
+      } catch (err) {
+        failed.push(`${ref.kind}: ${(err as Error).message}`); // the other kinds are watched all the same
+      }
+    }
+    if (failed.length) throw new Error(failed.join('; '));
   }
 
   /** Stops watching `ns` (it is no longer this replica's, or the operator stops). */

@@ -68,6 +68,12 @@ const resendable = (err: unknown, method: string): err is ApiTimeoutError =>
 /** Throttled (429, API priority and fairness) or briefly unavailable: sent again after a wait. */
 const throttled = new Set([429, 503, 504]);
 
+/** Accept headers asking for metadata only (PartialObjectMetadata): no spec, data or status. */
+export const metadataOnly = {
+  list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json',
+  watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json',
+} as const;
+
 export interface RequestInit {
   body?: unknown;
   contentType?: string;

@@ -62,9 +62,12 @@ export class H2Pool {
     stream.once('close', () => {
       if (--s.streams === 0) s.session.unref();
     });
+    // A stream can end without an error (the connection closed cleanly, the pool closed, an
+    // abort): each of these ends the wait for the answer, never leaving it pending.
     const responded = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
       stream.once('response', resolve);
       stream.once('error', reject);
+      stream.once('close', () => reject(new Error('the HTTP/2 stream closed before its answer')));
     });
     stream.setEncoding('utf8');
     return {

@@ -5,7 +5,7 @@
 // left alone.
 import { failpoint } from '../failpoint.ts';
 import { type ObjectRef, refKey } from '../manifests/object.ts';
-import { ApiError, ifFound, isNotFound, type KubeClient } from './client.ts';
+import { ApiError, ifFound, isNotFound, type KubeClient, metadataOnly } from './client.ts';
 import { pruneAnnotation, selector } from './labels.ts';
 import type { RestMapper } from './mapping.ts';
 import { settleLimit } from './pool.ts';
@@ -75,9 +75,12 @@ async function listOurs(
   const { errors } = await settleLimit([...kinds.values()], ctx.concurrency, async ({ apiVersion, kind }) => {
     const path = await collectionOf(ctx.mapper, apiVersion, kind, namespace);
     if (path === undefined) return; // the kind is gone (CRD removed): nothing left to delete
+    // Metadata only: name, annotations and resourceVersion are all prune reads (a LIST of a
+    // thousand Deployments in full is megabytes).
     const list = await ctx.client.json<{ items: Live[] }>(
       'GET',
       `${path}?labelSelector=${encodeURIComponent(selector)}`,
+      { accept: metadataOnly.list },
     );
     for (const obj of list.items)
       out.set(refKey({ apiVersion, kind, name: obj.metadata.name }), {

@@ -6,6 +6,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Env, hostEnv } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { limits } from '../manifests/limits.ts';
 import { isoSeconds } from '../time.ts';
 import { GitExit, runGitOutput } from './exec.ts';
 import {
@@ -18,6 +19,9 @@ import {
   wantRefusedMessage,
 } from './partial.ts';
 import { displayUrl, redact } from './redact.ts';
+
+/** At most this much of a commit's files is read ahead with its listing (the rest when asked for). */
+const preloadBytes = 64 * 1024 * 1024;
 
 export class SourceError extends Error {
   constructor(
@@ -84,6 +88,8 @@ export class GitSource {
   private readonly noticed = new Set<string>();
   /** The caller's folders listed at one commit, shared by every namespace's read of it. */
   private listing: { sha: string; entries: Promise<Map<string, TreeEntry[]>> } | undefined;
+  /** Files of the listed folders read with the listing, until each is asked for once. */
+  private readonly preloaded = new Map<string, { blob: Buffer; uses: number }>();
   /** Blobs asked for in this turn of the event loop, read together. */
   private batch: { wanted: Set<string>; read: Promise<Map<string, Buffer>> } | undefined;
 
@@ -218,7 +224,10 @@ export class GitSource {
     const folders = this.opts.folders ?? [];
     if (folders.includes(folder)) {
       if (this.listing?.sha !== sha) {
-        const entries = this.listTree(sha, folders).then((all) => byFolder(all, folders));
+        const entries = this.listTree(sha, folders).then(async (all) => {
+          await this.preload(all);
+          return byFolder(all, folders);
+        });
         this.listing = { sha, entries };
         entries.catch(() => {
           if (this.listing?.entries === entries) this.listing = undefined; // tried again next time
@@ -240,11 +249,52 @@ export class GitSource {
   }
 
   /**
-   * Reads blobs. Requests made in the same turn of the event loop (namespaces prepared side by
-   * side) share one `git cat-file --batch` process.
+   * The files of every listed folder at a commit, read in one `git cat-file --batch` (a thousand
+   * namespaces: one git process, not a thousand; forking a process of a few hundred MiB costs
+   * milliseconds each). Each is handed out once and forgotten; files too big for a manifest, or
+   * past `preloadBytes` in all, are left to be read when asked for.
+   */
+  private async preload(entries: readonly TreeEntry[]): Promise<void> {
+    this.preloaded.clear();
+    // Files with the same content in several folders are one blob: it is kept until each has read it.
+    const uses = new Map<string, number>();
+    let bytes = 0;
+    for (const e of entries) {
+      // What a folder's read takes: manifests and symlinks (a README is never read).
+      const wanted = e.mode === '120000' || /\.(ya?ml|json)$/i.test(e.path);
+      if (e.type !== 'blob' || !wanted || e.size > limits.fileBytes) continue;
+      const n = uses.get(e.oid) ?? 0;
+      if (n === 0 && bytes + e.size > preloadBytes) continue;
+      if (n === 0) bytes += e.size;
+      uses.set(e.oid, n + 1);
+    }
+    if (uses.size === 0) return;
+    for (const [oid, blob] of await this.catFile([...uses.keys()]))
+      this.preloaded.set(oid, { blob, uses: uses.get(oid) ?? 1 });
+  }
+
+  /**
+   * Reads blobs: those preloaded with their folder's listing, and the rest in one
+   * `git cat-file --batch` per turn of the event loop (callers side by side share it).
    */
   async readBlobs(oids: readonly string[]): Promise<Map<string, Buffer>> {
-    if (oids.length === 0) return new Map();
+    const result = new Map<string, Buffer>();
+    const rest: string[] = [];
+    for (const oid of oids) {
+      const p = this.preloaded.get(oid);
+      if (!p) {
+        rest.push(oid);
+        continue;
+      }
+      result.set(oid, p.blob);
+      if (--p.uses <= 0) this.preloaded.delete(oid);
+    }
+    if (rest.length === 0) return result;
+    for (const [oid, blob] of await this.readBatched(rest)) result.set(oid, blob);
+    return result;
+  }
+
+  private async readBatched(oids: readonly string[]): Promise<Map<string, Buffer>> {
     let batch = this.batch;
     if (!batch) {
       const wanted = new Set<string>();

@@ -5,23 +5,43 @@
 
 export class Slots {
   private free: number;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: ((granted: boolean) => void)[] = [];
 
   constructor(size: number) {
     this.free = size;
   }
 
-  /** Resolves with a release function (idempotent) once a slot is free. */
-  async take(): Promise<() => void> {
+  /**
+   * Resolves with a release function (idempotent) once a slot is free; undefined if `signal`
+   * aborts first (the waiter leaves the queue holding nothing).
+   */
+  async take(signal?: AbortSignal): Promise<(() => void) | undefined> {
+    if (signal?.aborted) return undefined;
     if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else if (!(await this.queue(signal))) return undefined;
     let released = false;
     return () => {
       if (released) return;
       released = true;
       const next = this.waiting.shift();
-      if (next) next();
+      if (next) next(true);
       else this.free++;
     };
+  }
+
+  private queue(signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const granted = (ok: boolean) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(ok);
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(granted);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve(false);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(granted);
+    });
   }
 }
