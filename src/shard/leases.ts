@@ -3,7 +3,7 @@
 // stays get/create/update on leases, as for the leader Lease.
 import { ifFound, type KubeClient } from '../kube/client.ts';
 import { type Lease, microTime, unlessConflict } from '../leader.ts';
-import type { Seen, Write } from './plan.ts';
+import { type Seen, type Write, wishValue } from './plan.ts';
 
 export const shardLeaseName = (shard: number): string => `git-sync-operator-shard-${shard}`;
 
@@ -52,7 +52,9 @@ export class ShardLeases {
     if (!lease) return this.create(w, now, signal);
     if (w.kind === 'open') return Promise.resolve(false);
     const body =
-      w.kind === 'want' ? wanted(lease, this.opts.identity) : { ...lease, spec: this.spec(w, lease, now) };
+      w.kind === 'want'
+        ? wanted(lease, wishValue(this.opts.identity, now.getTime()))
+        : { ...lease, spec: this.spec(w, lease, now) };
     if (w.kind === 'take' || w.kind === 'transfer') body.metadata = withoutWish(lease);
     return unlessConflict(this.client.json('PUT', `${this.path}/${lease.metadata.name}`, { signal, body }));
   }
@@ -92,8 +94,8 @@ export class ShardLeases {
   }
 }
 
-function wanted(lease: Lease, identity: string): Lease {
-  const annotations = { ...lease.metadata.annotations, [wantedByAnnotation]: identity };
+function wanted(lease: Lease, wish: string): Lease {
+  const annotations = { ...lease.metadata.annotations, [wantedByAnnotation]: wish };
   return { ...lease, metadata: { ...lease.metadata, annotations } };
 }
 

@@ -5,7 +5,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { apply, type Held, overdue, plan, released, type Seen, settle, timings, type Write } from './plan.ts';
+import {
+  apply,
+  type Held,
+  overdue,
+  plan,
+  released,
+  type Seen,
+  settle,
+  timings,
+  type Write,
+  wishValue,
+} from './plan.ts';
 
 const shards = 6;
 const replicas = 3;
@@ -127,7 +138,7 @@ class World {
       holder: l?.holder ?? '',
       renewedAt: l?.renewedAt ?? 0,
     };
-    if (w.kind === 'want') next.wantedBy = id;
+    if (w.kind === 'want') next.wantedBy = wishValue(id, now);
     else if (w.kind === 'renew') Object.assign(next, { holder: id, renewedAt: now });
     else if (w.kind === 'take') Object.assign(next, { holder: id, renewedAt: now, wantedBy: '' });
     else if (w.kind === 'open') Object.assign(next, { holder: '', renewedAt: now });

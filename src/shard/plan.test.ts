@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Held, plan, type Round, type Seen, timings } from './plan.ts';
+import { type Held, plan, type Round, type Seen, timings, wishValue } from './plan.ts';
 
 const t = timings(15);
 const now = 1_000_000;
 
+/** A Lease read now; `wantedBy` names a wish made now. */
 const lease = (shard: number, holder = '', ago = 0, wantedBy = ''): Seen => ({
   shard,
   exists: true,
   holder,
   renewedAt: now - ago,
   durationMs: t.durationMs,
-  wantedBy,
+  wantedBy: wantedBy && wishValue(wantedBy, now),
 });
 
 const round = (seen: Seen[], held: [number, Held][] = [], over: Partial<Round> = {}): Round => ({
@@ -67,8 +68,32 @@ describe('plan', () => {
     const wants = plan(round(seen)).writes.filter((w) => w.kind === 'want');
     assert.equal(wants.length, 1);
     assert.ok([0, 1, 2].includes(wants[0]?.shard ?? -1));
-    const asked = seen.map((s) => (s.shard === 0 ? { ...s, wantedBy: 'me' } : s));
+    const asked = seen.map((s) => (s.shard === 0 ? { ...s, wantedBy: wishValue('me', now) } : s));
     assert.deepEqual(plan(round(asked)).writes, [], 'a standing wish is not repeated');
+    // Said again before it goes stale, while its author lives.
+    const older = seen.map((s) => (s.shard === 0 ? { ...s, wantedBy: wishValue('me', now - t.renewMs) } : s));
+    assert.deepEqual(plan(round(older)).writes, [{ kind: 'want', shard: 0 }]);
+  });
+
+  it('a wish older than a lease duration is stale: its author may be dead', () => {
+    const held: [number, Held][] = [
+      [0, owned()],
+      [1, owned()],
+      [2, owned()],
+    ];
+    const stale = wishValue('gone', now - t.durationMs);
+    const p = plan(round([{ ...lease(0, 'me'), wantedBy: stale }, lease(1, 'me'), lease(2, 'me')], held));
+    assert.deepEqual(
+      p.changes.filter((c) => c.kind === 'handOff'),
+      [],
+      'handed to a replica that stopped asking',
+    );
+    // Another replica below its share may ask for that shard in its place.
+    const big = [{ ...lease(0, 'big'), wantedBy: stale }, lease(1, 'big'), lease(2, 'big')];
+    const wants = plan(round([...big, lease(3, 'ok'), lease(4, 'ok')])).writes.filter(
+      (w) => w.kind === 'want',
+    );
+    assert.equal(wants.length, 1);
   });
 
   it('above its share, hands a wanted shard to a replica below its share, renewing it meanwhile', () => {

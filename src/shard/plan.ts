@@ -32,8 +32,22 @@ export interface Seen {
   /** renewTime in ms since the epoch (0 when unset). */
   renewedAt: number;
   durationMs: number;
-  /** A replica below its share asks the holder for this shard ('' when none does). */
+  /**
+   * A replica below its share asks the holder for this shard: `identity@ms` when it asked ('' when
+   * none does). A wish not renewed for a lease duration is stale: its author may have died.
+   */
   wantedBy: string;
+}
+
+/** How a wish is written: who asks, and when (ms since the epoch). */
+export const wishValue = (identity: string, now: number): string => `${identity}@${now}`;
+
+/** The replica a Lease's wish names and when it asked, while fresh; undefined when none or stale. */
+export function wishOf(s: Seen, now: number, t: Timings): { by: string; at: number } | undefined {
+  const cut = s.wantedBy.lastIndexOf('@');
+  const at = Number(s.wantedBy.slice(cut + 1));
+  if (cut <= 0 || !Number.isFinite(at) || now - at >= t.durationMs) return undefined;
+  return { by: s.wantedBy.slice(0, cut), at };
 }
 
 /** This replica's side of a shard it holds. */
@@ -145,7 +159,8 @@ function handOffsWanted(r: Round, seen: ReadonlyMap<number, Seen>, owned: number
   const out: Change[] = [];
   for (const shard of owned) {
     if (extra <= 0) break;
-    const by = seen.get(shard)?.wantedBy ?? '';
+    const s = seen.get(shard);
+    const by = (s && wishOf(s, r.now, r.timings)?.by) ?? '';
     // A wish from a replica that has since reached its share is stale: keep the shard.
     if (by === '' || by === r.identity || (counts.get(by) ?? 0) >= r.cap) continue;
     out.push({ kind: 'handOff', shard, to: by });
@@ -192,20 +207,30 @@ function newWrites(r: Round, held: ReadonlyMap<number, Held>): Write[] {
 
 /** Below our share with nothing free: ask holders above theirs for one shard each missing. */
 function wishes(r: Round, load: number): Write[] {
+  const counts = holderCounts(r.seen, r.now);
+  // Our wishes that can still be granted: on a holder above its share. One on a holder that has
+  // come down to its share never will be; it is left to go stale and we ask elsewhere.
   const pending = r.seen.filter(
-    (s) => s.wantedBy === r.identity && s.holder !== r.identity && live(s, r.now),
+    (s) =>
+      wishOf(s, r.now, r.timings)?.by === r.identity &&
+      s.holder !== r.identity &&
+      live(s, r.now) &&
+      (counts.get(s.holder) ?? 0) > r.cap,
   );
   let missing = r.cap - load - pending.length;
-  const counts = holderCounts(r.seen, r.now);
   // A holder already asked gives that shard away: count it as gone.
   for (const s of pending) counts.set(s.holder, (counts.get(s.holder) ?? 0) - 1);
-  const writes: Write[] = [];
+  // A standing wish is said again every round-and-a-half or so, so it never goes stale while we live.
+  const writes: Write[] = pending
+    .filter((s) => r.now - (wishOf(s, r.now, r.timings)?.at ?? 0) >= r.timings.renewMs)
+    .map((s): Write => ({ kind: 'want', shard: s.shard }));
   for (const s of byPreference(r.seen, r.identity)) {
     if (missing <= 0) break;
     if (!live(s, r.now) || s.holder === r.identity) continue;
     const holderCount = counts.get(s.holder) ?? 0;
     // Another wish stands unless its author has since reached its share.
-    const wishStands = s.wantedBy !== '' && (counts.get(s.wantedBy) ?? 0) < r.cap;
+    const other = wishOf(s, r.now, r.timings)?.by;
+    const wishStands = other !== undefined && (counts.get(other) ?? 0) < r.cap;
     if (holderCount <= r.cap || wishStands) continue;
     writes.push({ kind: 'want', shard: s.shard });
     counts.set(s.holder, holderCount - 1);
