@@ -71,17 +71,19 @@ describe('plan', () => {
     const asked = seen.map((s) => (s.shard === 0 ? { ...s, wantedBy: wishValue('me', now) } : s));
     assert.deepEqual(plan(round(asked)).writes, [], 'a standing wish is not repeated');
     // Said again before it goes stale, while its author lives.
-    const older = seen.map((s) => (s.shard === 0 ? { ...s, wantedBy: wishValue('me', now - t.renewMs) } : s));
+    const older = seen.map((s) =>
+      s.shard === 0 ? { ...s, wantedBy: wishValue('me', now - 2 * t.durationMs) } : s,
+    );
     assert.deepEqual(plan(round(older)).writes, [{ kind: 'want', shard: 0 }]);
   });
 
-  it('a wish older than a lease duration is stale: its author may be dead', () => {
+  it('a wish not said again for three lease durations is stale: its author may be dead', () => {
     const held: [number, Held][] = [
       [0, owned()],
       [1, owned()],
       [2, owned()],
     ];
-    const stale = wishValue('gone', now - t.durationMs);
+    const stale = wishValue('gone', now - 3 * t.durationMs);
     const p = plan(round([{ ...lease(0, 'me'), wantedBy: stale }, lease(1, 'me'), lease(2, 'me')], held));
     assert.deepEqual(
       p.changes.filter((c) => c.kind === 'handOff'),

@@ -34,7 +34,7 @@ export interface Seen {
   durationMs: number;
   /**
    * A replica below its share asks the holder for this shard: `identity@ms` when it asked ('' when
-   * none does). A wish not renewed for a lease duration is stale: its author may have died.
+   * none does). A wish not said again for three lease durations is stale: its author may have died.
    */
   wantedBy: string;
 }
@@ -46,7 +46,7 @@ export const wishValue = (identity: string, now: number): string => `${identity}
 export function wishOf(s: Seen, now: number, t: Timings): { by: string; at: number } | undefined {
   const cut = s.wantedBy.lastIndexOf('@');
   const at = Number(s.wantedBy.slice(cut + 1));
-  if (cut <= 0 || !Number.isFinite(at) || now - at >= t.durationMs) return undefined;
+  if (cut <= 0 || !Number.isFinite(at) || now - at >= 3 * t.durationMs) return undefined;
   return { by: s.wantedBy.slice(0, cut), at };
 }
 
@@ -220,9 +220,10 @@ function wishes(r: Round, load: number): Write[] {
   let missing = r.cap - load - pending.length;
   // A holder already asked gives that shard away: count it as gone.
   for (const s of pending) counts.set(s.holder, (counts.get(s.holder) ?? 0) - 1);
-  // A standing wish is said again every round-and-a-half or so, so it never goes stale while we live.
+  // A wish still waiting after two lease durations is said again, so it never goes stale while we
+  // live (rarely: each write of the wish races the holder's renewal of the same Lease).
   const writes: Write[] = pending
-    .filter((s) => r.now - (wishOf(s, r.now, r.timings)?.at ?? 0) >= r.timings.renewMs)
+    .filter((s) => r.now - (wishOf(s, r.now, r.timings)?.at ?? 0) >= 2 * r.timings.durationMs)
     .map((s): Write => ({ kind: 'want', shard: s.shard }));
   for (const s of byPreference(r.seen, r.identity)) {
     if (missing <= 0) break;
