@@ -164,9 +164,18 @@ export class ShardOwner {
     at: { read: Map<number, ReadLease>; now: number; signal: AbortSignal },
     failures: unknown[],
   ): Promise<void> {
-    const ok = await this.leases
-      .write(w, at.read.get(w.shard)?.lease, new Date(at.now), at.signal)
-      .catch((err: unknown) => void failures.push(err));
+    const write = (lease: ReadLease['lease']) =>
+      this.leases
+        .write(w, lease, new Date(at.now), at.signal)
+        .catch((err: unknown) => void failures.push(err));
+    let ok = await write(at.read.get(w.shard)?.lease);
+    // A renewal (or transfer) that lost the race to a wish written on the same Lease (409): the
+    // Lease is still ours, so read it again and write once more — otherwise one wish could cost us
+    // the shard at its deadline.
+    if (ok === false && (w.kind === 'renew' || w.kind === 'transfer') && !at.signal.aborted) {
+      const fresh = await this.leases.read(w.shard, at.signal).catch(() => undefined);
+      if (fresh?.seen.holder === this.identity) ok = await write(fresh.lease);
+    }
     if (!ok || this.dead.signal.aborted) return;
     const out = settle(this.state, w, { now: at.now, at: Date.now(), timings: this.timings });
     if (out?.kind === 'acquired') {
@@ -240,8 +249,9 @@ export class ShardOwner {
    */
   private nextRound(now: number): number {
     const times = [now + this.timings.renewMs];
+    // Before the deadline, with time left for the round's requests (not at it: a budget of 0).
     for (const h of this.state.values())
-      if (h.state !== 'lost') times.push(h.renewedAt + this.timings.deadlineMs);
+      if (h.state !== 'lost') times.push(h.renewedAt + this.timings.deadlineMs - this.timings.renewMs / 2);
     for (const s of this.lastSeen) {
       if (this.state.has(s.shard) || s.holder === this.identity) continue;
       const since = unclaimedSince(s, now);

@@ -14,8 +14,8 @@ import { grantOperator, startWorld, type World } from '../support/world.ts';
 
 const namespaces = ['sh-a', 'sh-b', 'sh-c', 'sh-d', 'sh-e', 'sh-f'];
 const shards = 3;
-/** LEASE_DURATION (s): rounds every second; GIT_SYNC_INTERVAL is the world's 1 s. */
-const lease = 3;
+/** LEASE_DURATION (s): rounds every 2 s; GIT_SYNC_INTERVAL is the world's 1 s. */
+const lease = 6;
 const poll = 1;
 
 let w: World;
