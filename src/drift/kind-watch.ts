@@ -21,6 +21,13 @@ export interface KindWatchOptions {
   client: KubeClient;
   /** The collection path of the kind in the namespace. */
   collection: string;
+  /** Which objects: our label by default; the Version is selected by name. */
+  select?: string;
+  /**
+   * Whether a change is one to act on (default: drift, from managedFields). The Version's watch
+   * acts only on its suspend annotation changing (its other writes are ours).
+   */
+  judge?: (before: ObjectMeta | undefined, now: ObjectMeta) => boolean;
   kind: string;
   /** Reports each desired object found changed. */
   drifted: (s: DriftSighting) => void;
@@ -40,7 +47,7 @@ const timeoutSeconds = () => 1800 + Math.floor(Math.random() * 1800);
 export class KindWatch {
   /** Names of the objects the applied set holds: only they can drift. */
   private desired = new Set<string>();
-  private readonly seen = new Map<string, { rv: string | undefined; sig: Signature }>();
+  private readonly seen = new Map<string, { rv: string | undefined; sig: Signature; meta: ObjectMeta }>();
   private rv: string | undefined;
   /** LISTs and WATCHes sent, and 410s met (each answered by a LIST). */
   readonly counts = { lists: 0, watches: 0, expired: 0 };
@@ -93,7 +100,7 @@ export class KindWatch {
     const list = await this.o.client.json<{
       metadata: { resourceVersion: string };
       items: { metadata: ObjectMeta }[];
-    }>('GET', `${this.o.collection}?labelSelector=${encodeURIComponent(selector)}`, {
+    }>('GET', `${this.o.collection}?${this.select()}`, {
       accept: metadataOnly.list, // a ConfigMap's data never crosses the wire
       signal: this.abort.signal,
     });
@@ -111,7 +118,7 @@ export class KindWatch {
   }
 
   private async watch(): Promise<void> {
-    const q = `labelSelector=${encodeURIComponent(selector)}&watch=1&allowWatchBookmarks=true`;
+    const q = `${this.select()}&watch=1&allowWatchBookmarks=true`;
     const path = `${this.o.collection}?${q}&timeoutSeconds=${timeoutSeconds()}&resourceVersion=${this.rv}`;
     this.counts.watches++;
     const events = this.o.client.stream(path, this.abort.signal, {
@@ -131,12 +138,20 @@ export class KindWatch {
     }
   }
 
+  private select(): string {
+    return this.o.select ?? `labelSelector=${encodeURIComponent(selector)}`;
+  }
+
   private observe(meta: ObjectMeta): void {
     const name = meta.name ?? '';
     const sig = signature(meta);
     const before = this.seen.get(name);
-    this.seen.set(name, { rv: meta.resourceVersion, sig });
+    this.seen.set(name, { rv: meta.resourceVersion, sig, meta });
     if (before?.rv === meta.resourceVersion || !this.desired.has(name)) return;
+    if (this.o.judge) {
+      if (this.o.judge(before?.meta, meta)) this.report({ name, by: 'suspend or resume' });
+      return;
+    }
     // First sighting of a desired object (the first LIST, or an ADDED): another writer's entry is drift.
     const drift = before ? isDrift(before.sig, sig) : sig.writers.length > 0;
     if (drift) this.report({ name, by: sig.writers.at(-1) });

@@ -18,6 +18,7 @@ export interface ObjectMeta {
   /** Moves with every spec change of a kind that has one (not with status or metadata writes). */
   generation?: number;
   deletionTimestamp?: string;
+  annotations?: Record<string, string>;
   managedFields?: ManagedFieldsEntry[];
 }
 

@@ -1,6 +1,7 @@
 // Drift by watch: each namespace's applied kinds are watched (one KindWatch per kind), so a hand
 // edit is seen the moment it happens and an idle operator sends the apiserver nothing.
 import type { KubeClient } from '../kube/client.ts';
+import { suspendAnnotation } from '../kube/labels.ts';
 import type { RestMapper } from '../kube/mapping.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectRef } from '../manifests/object.ts';
@@ -17,6 +18,8 @@ interface Watched {
 export class DriftWatcher {
   /** namespace → "apiVersion|kind" → its watch. */
   private readonly watches = new Map<string, Map<string, Watched>>();
+  /** Each tracked namespace's Version watch (its suspend annotation). */
+  private readonly versions = new Map<string, KindWatch>();
   /** Drift seen and not yet taken, per namespace. */
   private readonly pending = new Map<string, DriftSighting[]>();
 
@@ -30,6 +33,7 @@ export class DriftWatcher {
 
   /** Watches the kinds of the set applied in `ns` (and stops watching kinds it no longer holds). */
   async track(ns: string, refs: readonly ObjectRef[]): Promise<void> {
+    this.watchVersion(ns);
     const byKind = new Map<string, { ref: ObjectRef; names: string[] }>();
     for (const r of refs) {
       const key = `${r.apiVersion}|${r.kind}`;
@@ -45,7 +49,7 @@ export class DriftWatcher {
       void w.watch.stop();
     }
     // A sighting of an object the new set no longer holds (pruned on purpose) is no drift.
-    const held = new Set(refs.map((r) => `${r.kind}/${r.name}`));
+    const held = new Set([...refs.map((r) => `${r.kind}/${r.name}`), `Version/${ns}`]);
     this.pending.set(
       ns,
       (this.pending.get(ns) ?? []).filter((s) => held.has(`${s.kind}/${s.name}`)),
@@ -63,11 +67,37 @@ export class DriftWatcher {
     if (failed.length) throw new Error(failed.join('; '));
   }
 
+  /**
+   * The namespace's Version, for its suspend annotation: a settled namespace gets no pass until
+   * something changes, so `suspend` and `resume` must be seen, not found at a poll.
+   */
+  private watchVersion(ns: string): void {
+    if (this.versions.has(ns)) return;
+    const watch = new KindWatch({
+      client: this.client,
+      collection: `/apis/versions.mozilla.org/v1/namespaces/${ns}/versions`,
+      select: `fieldSelector=${encodeURIComponent(`metadata.name=${ns}`)}`,
+      kind: 'Version',
+      judge: (before, now) =>
+        !!before && before.annotations?.[suspendAnnotation] !== now.annotations?.[suspendAnnotation],
+      drifted: (s) => {
+        this.pending.set(ns, [...(this.pending.get(ns) ?? []), s]);
+        this.drifted(ns);
+      },
+      state: () => {},
+    });
+    watch.want([ns]);
+    this.versions.set(ns, watch);
+  }
+
   /** Stops watching `ns` (it is no longer this replica's, or the operator stops). */
   async untrack(ns: string): Promise<void> {
     const kinds = this.watches.get(ns);
     this.watches.delete(ns);
     this.pending.delete(ns);
+    const version = this.versions.get(ns);
+    this.versions.delete(ns);
+    await version?.stop();
     await Promise.all([...(kinds?.values() ?? [])].map((w) => w.watch.stop()));
   }
 
@@ -100,7 +130,9 @@ export class DriftWatcher {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.watches.keys()].map((ns) => this.untrack(ns)));
+    await Promise.all(
+      [...new Set([...this.watches.keys(), ...this.versions.keys()])].map((ns) => this.untrack(ns)),
+    );
   }
 
   private async start(ns: string, ref: ObjectRef): Promise<Watched> {

@@ -217,3 +217,21 @@ test('watches share HTTP/2 connections, as many streams on each as the apiserver
     client.close();
   }
 });
+
+test('suspend and resume of a settled namespace are seen by its Version watch, with no poll between', async () => {
+  await w.withOperator({ GIT_SYNC_INTERVAL: '60' }, async (op) => {
+    await settled(op);
+    const polls = op.deps.git.lsRemoteCount;
+    const suspended = async () =>
+      (await w.version(ns))?.status?.conditions?.find((c) => c.type === 'Suspended')?.status;
+    assert.equal((await w.cli(['suspend', ns])).code, 0);
+    await waitFor('Suspended=True', async () => ((await suspended()) === 'True' ? true : undefined), {
+      timeoutMs: 20_000,
+    });
+    assert.equal((await w.cli(['resume', ns])).code, 0);
+    await waitFor('no longer suspended', async () => ((await suspended()) !== 'True' ? true : undefined), {
+      timeoutMs: 20_000,
+    });
+    assert.equal(op.deps.git.lsRemoteCount, polls, 'a poll ran: the watch did not see it');
+  });
+});
