@@ -36,6 +36,10 @@ async function settled(op: Operator): Promise<void> {
     (op as unknown as WithDrift).drift?.open(ns) ? true : undefined,
   );
 }
+/** A hand edit of the ConfigMap's data (kubectl patch: another writer than the operator). */
+const patchConfigMap = (data: Record<string, string>) =>
+  w.kubectl('-n', ns, 'patch', 'configmap', 'bedrock-config', '--type=merge', '-p', JSON.stringify({ data }));
+
 /** Until `seen` has had no request for 2 s (the operator's passes and watch openings are over). */
 async function quiet(seen: string[]): Promise<void> {
   let last = -1;
@@ -62,16 +66,7 @@ test('a hand edit, a deletion and a removed label are repaired by the watch whil
     await waitFor('scale repaired', async () => ((await replicas()) === 2 ? true : undefined), {
       timeoutMs: 20_000,
     });
-    await w.kubectl(
-      '-n',
-      ns,
-      'patch',
-      'configmap',
-      'bedrock-config',
-      '--type=merge',
-      '-p',
-      '{"data":{"DEBUG":"true"}}',
-    );
+    await patchConfigMap({ DEBUG: 'true' });
     await waitFor('edit repaired', async () => ((await debug()) === 'false' ? true : undefined), {
       timeoutMs: 20_000,
     });
@@ -132,17 +127,7 @@ test('the watch cut, through an apiserver restart, and from 410 Gone: it comes b
     state: (up) => states.push(up),
   });
   kw.want(['bedrock-config']);
-  const patch = (v: string) =>
-    w.kubectl(
-      '-n',
-      ns,
-      'patch',
-      'configmap',
-      'bedrock-config',
-      '--type=merge',
-      '-p',
-      JSON.stringify({ data: { X: v } }),
-    );
+  const patch = (v: string) => patchConfigMap({ X: v });
   try {
     await waitFor('listed', async () => (states.includes(true) ? true : undefined));
     await sleep(300); // the WATCH request is open
