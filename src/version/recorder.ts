@@ -26,6 +26,7 @@ import {
   takeUpOvertaken,
 } from './outcomes.ts';
 import { eventReason, type FailureReason, oneLine, type SyncFailureReason } from './reasons.ts';
+import { ridersSettled, ridingAfterApply } from './riders.ts';
 import type { VersionStore } from './store.ts';
 import type {
   Condition,
@@ -156,9 +157,11 @@ export class Recorder {
       { sha: a.commit.sha, state: 'pending', description: `applied ${sha7}`, ...about(a.commit) },
       ...supersededBy(this.status, a.commit.sha, true),
     ];
-    const superseded = this.told([...started.superseded, ...overtaken], news).patch;
+    const lost = [...started.superseded, ...overtaken];
+    const superseded = this.told(lost, news).patch;
     // Empty on a resync of the same sha: no key, so an unchanged status is not written again.
     const states = { ...superseded?.deployments, ...started.deployments };
+    const riding = ridingAfterApply(this.status, sha7, started.deployments, lost);
     await this.patch({
       commit: a.commit.sha,
       author: a.commit.author,
@@ -170,6 +173,7 @@ export class Recorder {
       ...(history ? { history } : {}),
       ...(this.status?.overtaken?.length ? { overtaken: [] } : {}),
       ...(Object.keys(states).length ? { deployments: states } : {}),
+      ...(riding.length || this.status?.riding?.length ? { riding } : {}),
       lastError: '',
       conditions: setConditions(this.status?.conditions, {
         type: 'Stalled',
@@ -262,8 +266,10 @@ export class Recorder {
     });
     const step = { healthyAt: nowIso(), result: 'Deployed' as const };
     const history = historyStep(this.status?.history, sha7, step);
+    // Every rider is older than the applied sha: none can be deployed after it.
+    const riding = this.status?.riding?.length ? { riding: [] } : {};
     if (!conditions) {
-      if (history) await this.patch({ history });
+      if (history || riding.riding) await this.patch({ ...(history ? { history } : {}), ...riding });
       return;
     }
     const message = `${sha7} is healthy`;
@@ -277,7 +283,20 @@ export class Recorder {
       ),
       ...(beat ? { lastSyncTime: nowIso() } : {}),
       ...(history ? { history } : {}),
+      ...riding,
     });
+  }
+
+  /**
+   * Every Deployment of `sha7` was decided healthy by riding on a later rollout of the same spec:
+   * the commit is deployed, as its S3 files said. The conditions stay the head's.
+   */
+  private async riderDeployed(sha7: string): Promise<void> {
+    const message = `${sha7} is healthy: each of its Deployments rolled out with a later commit of the same spec`;
+    await this.event({ type: 'Normal', reason: 'Deployed', message });
+    this.version = await this.deps.versions.setTop(this.version, { deployed: sha7 });
+    const history = historyStep(this.status?.history, sha7, { healthyAt: nowIso(), result: 'Deployed' });
+    if (history) await this.patch({ history });
   }
 
   /**
@@ -444,11 +463,12 @@ export class Recorder {
     history?: HistoryEntry[],
     news: readonly CommitNews[] = [],
   ): Promise<boolean> {
-    const { decided, patch } = this.told(outcomes, news);
+    const { decided, patch, rider } = this.told(outcomes, news);
     if (!patch) return false;
     await this.patch({ ...patch, ...(history ? { history } : {}) });
     this.log.debug({ decided: outcomes.map((o) => `${o.deployment}/${short(o.sha)}`) }, 'outcomes decided');
     await this.deliver(this.stop, inlineDeliveryMs);
+    if (rider) await this.riderDeployed(rider);
     return decided;
   }
 
@@ -471,14 +491,19 @@ export class Recorder {
 
   /**
    * Outcomes of Deployments and news of commits, queued in one patch (undefined: nothing new);
-   * `decided`: whether a Deployment outcome was new.
+   * `decided`: whether a Deployment outcome was new; `rider`: a commit they made deployed.
    */
   private told(outcomes: readonly Outcome[], news: readonly CommitNews[]) {
     const decided = this.outcomes(outcomes);
+    const riders = ridersSettled(this.status, outcomes, decided?.deployments);
     const commits = tellCommits(this.status, this.target, news, decided?.pending);
     return {
       decided: decided !== undefined,
-      patch: decided || commits ? { ...decided, ...commits } : undefined,
+      rider: riders?.deployed,
+      patch:
+        decided || commits || riders
+          ? { ...decided, ...commits, ...(riders ? { riding: riders.riding } : {}) }
+          : undefined,
     };
   }
 

@@ -83,6 +83,12 @@ export interface VersionStatus {
    * failure of another head supersedes them all.
    */
   overtaken?: { sha: string; deployments: Record<string, string>; commit?: string }[];
+  /**
+   * Short shas, oldest first, of commits never rolled out themselves whose every Deployment rides
+   * on a later rollout of the same spec (in `also`): when the last is healthy, `deployed` moves
+   * to the commit. One with a failed or superseded Deployment leaves the list.
+   */
+  riding?: string[];
   /** The commits' states told to the sinks (bounded, newest last): each told once. */
   commits?: CommitTold[];
   /** The commit whose pre phase failed, and why: it is not run again (a new commit is). */

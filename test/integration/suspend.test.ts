@@ -166,3 +166,54 @@ test('commits pushed while suspended and overwritten before resume: one of the s
   assert.ok(await w.s3.getObject(key(e)), 'no success file for the head at resume');
   assert.deepEqual((await w.version(held))?.status?.overtaken ?? [], []);
 });
+
+test('a commit whose every Deployment rode on a head that then failed is deployed: `deployed` moves to it', async () => {
+  const key = (app: string, sha: string) => `iowa-a/${held}/${app}/${short(sha)}`;
+  const pass = async () => {
+    const res = await w.cli(['sync', '--once'], { ROLLOUT_TIMEOUT: '8' });
+    return res.stdout + res.stderr;
+  };
+  assert.equal((await w.cli(['suspend', held])).code, 0);
+  // Seen while suspended: bedrock's spec unchanged, only its config.
+  const rider = await w.repo.commit(
+    {
+      [`iowa-a/${held}/configmap.yaml`]:
+        '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bedrock-config"},"data":{"DEBUG":"rider"}}\n',
+    },
+    'config rider',
+  );
+  await pass();
+  // The head adds a worker no node can run: its rollout never ends.
+  const worker = appFiles(`iowa-a/${held}`, 'worker', { podSpec: { nodeSelector: { disk: 'none' } } });
+  const head = await w.repo.commit(
+    Object.fromEntries(
+      Object.entries(worker).map(([path, text]) => [path.replace(/[^/]+$/, 'worker-$&'), text]),
+    ),
+    'unschedulable worker',
+  );
+  assert.equal((await w.cli(['resume', held])).code, 0);
+  const out = await pass();
+  assert.match(out, /rollout not done after 8 s/);
+  assert.ok(await w.s3.getObject(key('bedrock', rider)), 'bedrock rode on the head: healthy at the rider');
+  assert.ok(await w.s3.getObject(`${key('worker', head)}.failed`), 'the head failed');
+  const v = await w.version(held);
+  assert.equal(v?.applied, short(head));
+  assert.equal(v?.deployed, short(rider), 'every Deployment of the rider is healthy: it is deployed');
+  assert.deepEqual(v?.status?.riding, []);
+  const events = await w.kubectl(
+    '-n',
+    held,
+    'get',
+    'events',
+    '--field-selector',
+    'reason=Deployed',
+    '-o',
+    'json',
+  );
+  assert.ok(
+    JSON.parse(events).items.some((e: { message: string }) =>
+      e.message.startsWith(`${short(rider)} is healthy`),
+    ),
+    'a Deployed Event names the rider',
+  );
+});
