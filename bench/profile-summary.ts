@@ -35,17 +35,22 @@ export interface Summary {
 }
 
 /**
- * Self time by function and by file among the samples taken before `untilUs` (the profile's
- * clock, which is `process.hrtime` in µs on Linux: the same in every process).
+ * Self time by function and by file among the samples taken between `fromUs` and `untilUs` (the
+ * profile's clock, which is `process.hrtime` in µs on Linux: the same in every process).
  */
-export function summarise(p: CpuProfile, o: { top?: number; untilUs?: number } = {}): Summary {
+export function summarise(
+  p: CpuProfile,
+  o: { top?: number; fromUs?: number; untilUs?: number } = {},
+): Summary {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const fns = new Map<string, number>();
   const files = new Map<string, number>();
   let [t, total, idle] = [p.startTime, 0, 0];
+  const { fromUs = 0, untilUs = Number.POSITIVE_INFINITY } = o;
   for (let i = 0; i < p.samples.length; i++) {
     t += p.timeDeltas[i] ?? 0;
-    if (o.untilUs !== undefined && t > o.untilUs) break;
+    if (t > untilUs) break;
+    if (t < fromUs) continue;
     const dt = (p.timeDeltas[i + 1] ?? 0) / 1000;
     const frame = byId.get(p.samples[i] as number)?.callFrame;
     if (!frame) continue;

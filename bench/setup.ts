@@ -250,6 +250,7 @@ function counted(line: string, all: boolean): boolean {
 /** A `run` process of this project (dist/cli/index.js) and what can be read of it while it runs. */
 export interface RunningOperator {
   port: number;
+  pid: number;
   /** RSS and peak (KiB), CPU (s), git calls, and the V8 heap used / total and external memory (KiB). */
   sample(): Promise<{
     rss: number;
@@ -306,6 +307,7 @@ export async function runningOperator(
   );
   return {
     port,
+    pid: child.pid as number,
     async sample() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
@@ -322,6 +324,7 @@ export async function runningOperator(
       };
     },
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return; // stopped before
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     },

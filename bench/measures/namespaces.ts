@@ -21,6 +21,7 @@ import {
   sum,
   writeFolders,
 } from '../fleet.ts';
+import { formatHeap, type HeapSnapshot, type HeapSummary, summariseHeap } from '../heap-summary.ts';
 import {
   type CpuProfile,
   formatSummary,
@@ -32,6 +33,7 @@ import {
   type Bench,
   flux,
   log,
+  median,
   quick,
   type Result,
   type RunningOperator,
@@ -55,8 +57,9 @@ export async function run(b: Bench): Promise<Result[]> {
     const head = await f.repo.head();
     const cold = await coldSync(b, f, head);
     const idle = await idleHour(b, f);
+    const idleProf = await idleProfile(b, f);
     const fluxSeconds = await fluxFleet(b, f);
-    return results({ cold, idle, fluxSeconds });
+    return results({ cold, idle: { ...idle, profile: idleProf }, fluxSeconds });
   } finally {
     await f.stop();
   }
@@ -73,7 +76,9 @@ function operatorOn(b: Bench, f: Fleet, nodeArgs?: string[]): Promise<RunningOpe
     AWS_ENDPOINT_URL_S3: f.s3.endpoint,
   };
   const fb: Bench = { ...b, cp: f.cp, repo: f.repo };
-  return runningOperator(fb, f.namespaces.join(','), { interval, extra, ...(nodeArgs ? { nodeArgs } : {}) });
+  // BENCH_NODE_ARGS: node options for the operator only (to try a V8 setting against the defaults).
+  const args = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(nodeArgs ?? [])];
+  return runningOperator(fb, f.namespaces.join(','), { interval, extra, nodeArgs: args });
 }
 
 interface Progress {
@@ -125,14 +130,8 @@ async function coldSync(b: Bench, f: Fleet, head: string): Promise<Cold> {
   const untilUs = Number(process.hrtime.bigint() / 1000n);
   const s = await op.sample();
   await op.stop();
-  const file = (await readdir(dir)).find((n) => n.endsWith('.cpuprofile'));
-  if (!file) throw new Error(`no CPU profile in ${dir}`);
-  // Kept for a closer look (chrome://inspect, or `bench/profile-summary.ts FILE`).
-  const kept = join(tmpdir(), `gso-bench-namespaces-${count}.cpuprofile`);
-  await rename(join(dir, file), kept);
-  const profile = summarise(JSON.parse(await readFile(kept, 'utf8')) as CpuProfile, { untilUs });
+  const profile = await readProfile(dir, { untilUs }, 'cold');
   await removeDir(dir);
-  log(`namespaces: cold sync CPU profile (${count} namespaces, ${kept})\n${formatSummary(profile)}`);
   return { at: at as Cold['at'], rssKiB: s.rss, peakKiB: s.hwm, profile };
 }
 
@@ -144,9 +143,13 @@ interface Idle {
   requestsPerPoll: number;
   /** The busiest `VERB resource` of those, per poll. */
   top: [string, number][];
+  /** RSS (KiB) sampled every 5 s over the window: the median (one sample is wherever the GC cycle is) and the highest. */
   rssKiB: number;
+  rssMaxKiB: number;
   /** V8 heap used and total, and external memory (KiB): what the RSS is made of. */
   heap: { used: number; total: number; external: number };
+  /** A heap snapshot taken at the end of the window: what the used heap holds. */
+  snapshot: HeapSummary;
 }
 
 /**
@@ -157,12 +160,14 @@ async function idleHour(b: Bench, f: Fleet): Promise<Idle> {
   const base0 = await requestCounts(f.cp);
   await sleep(20_000);
   const baseline = countsSince(base0, await requestCounts(f.cp));
-  const op = await operatorOn(b, f);
+  const snapDir = await tempDir('ns-heap');
+  const op = await operatorOn(b, f, ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`]);
   try {
     await firstPass(op, f);
     const [c0, s0] = [await requestCounts(f.cp), await op.sample()];
-    await sleep(idleSeconds * 1000);
+    const rss = await rssEvery(op, 5, idleSeconds);
     const [c1, s1] = [await requestCounts(f.cp), await op.sample()];
+    const snapshot = await heapSnapshot(op, snapDir);
     const polls = s1.lsRemote - s0.lsRemote;
     const ours = countsSince(c0, c1);
     for (const [k, v] of baseline) ours.set(k, (ours.get(k) ?? 0) - (v * idleSeconds) / 20);
@@ -178,12 +183,75 @@ async function idleHour(b: Bench, f: Fleet): Promise<Idle> {
         .sort((x, y) => y[1] - x[1])
         .slice(0, 4)
         .map(([k, v]) => [k, perPoll(v)]),
-      rssKiB: s1.rss,
+      rssKiB: median(rss),
+      rssMaxKiB: Math.max(...rss),
       heap: { used: s1.heapUsed, total: s1.heapTotal, external: s1.external },
+      snapshot,
     };
   } finally {
     await op.stop();
+    await removeDir(snapDir);
   }
+}
+
+/**
+ * What an idle interval's CPU goes to: another operator, profiled (the profiler's own cost would
+ * skew the measured window, so it is not that one), over 20 s of idle polls after its first pass.
+ */
+async function idleProfile(b: Bench, f: Fleet): Promise<Summary> {
+  const dir = await tempDir('ns-idle-prof');
+  const op = await operatorOn(b, f, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  try {
+    await firstPass(op, f);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    await sleep(20_000);
+    const untilUs = Number(process.hrtime.bigint() / 1000n);
+    await op.stop();
+    return await readProfile(dir, { fromUs, untilUs }, 'idle');
+  } finally {
+    await op.stop();
+    await removeDir(dir);
+  }
+}
+
+/** The CPU profile the stopped operator wrote in `dir`, kept in the temp folder, summarised for a window. */
+async function readProfile(dir: string, window: { fromUs?: number; untilUs: number }, what: string) {
+  const file = (await readdir(dir)).find((n) => n.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no CPU profile in ${dir}`);
+  // Kept for a closer look (chrome://inspect, or `bench/profile-summary.ts FILE`).
+  const kept = join(tmpdir(), `gso-bench-namespaces-${count}-${what}.cpuprofile`);
+  await rename(join(dir, file), kept);
+  const profile = summarise(JSON.parse(await readFile(kept, 'utf8')) as CpuProfile, window);
+  log(`namespaces: ${what} CPU profile (${count} namespaces, ${kept})\n${formatSummary(profile)}`);
+  return profile;
+}
+
+/** The operator's RSS (KiB) every `everyS` seconds for `forS` seconds, from /proc (nothing asked of the process). */
+async function rssEvery(op: RunningOperator, everyS: number, forS: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let t = 0; t < forS; t += everyS) {
+    await sleep(everyS * 1000);
+    const status = await readFile(`/proc/${op.pid}/status`, 'utf8');
+    out.push(Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0));
+  }
+  return out;
+}
+
+/** A heap snapshot of the operator (SIGUSR2), summarised; the process answers again once it is written. */
+async function heapSnapshot(op: RunningOperator, dir: string): Promise<HeapSummary> {
+  process.kill(op.pid, 'SIGUSR2');
+  const file = await waitFor(
+    'the heap snapshot written',
+    async () => {
+      const name = (await readdir(dir)).find((n) => n.endsWith('.heapsnapshot'));
+      // Written on the main thread: /metrics answers only when the file is whole.
+      return name && (await fetch(`http://127.0.0.1:${op.port}/metrics`)).ok ? join(dir, name) : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
+  const summary = summariseHeap(JSON.parse(await readFile(file, 'utf8')) as HeapSnapshot);
+  log(`namespaces: idle operator's ${formatHeap(summary)}`);
+  return summary;
 }
 
 /** Until a restarted operator has reconciled every namespace once and writes have stopped for 3 s. */
@@ -235,7 +303,7 @@ async function fluxFleet(b: Bench, f: Fleet): Promise<number> {
   return seconds;
 }
 
-function results(o: { cold: Cold; idle: Idle; fluxSeconds: number }): Result[] {
+function results(o: { cold: Cold; idle: Idle & { profile: Summary }; fluxSeconds: number }): Result[] {
   const { cold, idle, fluxSeconds } = o;
   const p = `namespaces: ${count}`;
   const top = (xs: SelfTime[]) => xs.slice(0, 5).map((x) => `${x.name} ${Math.round(x.share * 100)}%`);
@@ -265,7 +333,7 @@ function results(o: { cold: Cold; idle: Idle; fluxSeconds: number }): Result[] {
       measure: `${p}, idle: operator CPU per interval`,
       value: idle.cpuMsPerPoll,
       unit: 'ms',
-      note: `goal ≤ 10 ms; ${idle.polls} polls in ${idleSeconds} s at GIT_SYNC_INTERVAL=${interval}`,
+      note: `goal ≤ 10 ms; ${idle.polls} polls in ${idleSeconds} s at GIT_SYNC_INTERVAL=${interval}; top self time: ${top(idle.profile.functions).join(', ')}`,
     },
     {
       measure: `${p}, idle: apiserver requests per interval`,
@@ -282,7 +350,10 @@ function results(o: { cold: Cold; idle: Idle; fluxSeconds: number }): Result[] {
       measure: `${p}, RSS idle (restarted, after its first pass)`,
       value: mib(idle.rssKiB),
       unit: 'MiB',
-      note: `goal ≤ 300 MiB; V8 heap ${mib(idle.heap.used)} MiB used of ${mib(idle.heap.total)}, external ${mib(idle.heap.external)} MiB; the rest is native (TLS, HTTP/2 streams, code)`,
+      note: `goal ≤ 300 MiB; median of ${idleSeconds / 5} samples over the idle window, highest ${mib(idle.rssMaxKiB)} MiB; V8 heap ${mib(idle.heap.used)} MiB used of ${mib(idle.heap.total)}, external ${mib(idle.heap.external)} MiB; the rest is native (TLS, HTTP/2 streams, code). Heap snapshot, largest: ${idle.snapshot.top
+        .slice(0, 6)
+        .map((e) => `${e.name} ${mib(e.bytes / 1024)} MiB`)
+        .join(', ')}`,
     },
     {
       measure: `${p}: flux`,

@@ -27,12 +27,26 @@ export interface KindWatchOptions {
    * Whether a change is one to act on (default: drift, from managedFields). The Version's watch
    * acts only on its suspend annotation changing (its other writes are ours).
    */
-  judge?: (before: ObjectMeta | undefined, now: ObjectMeta) => boolean;
+  judge?: (before: Judged | undefined, now: ObjectMeta) => boolean;
   kind: string;
   /** Reports each desired object found changed. */
   drifted: (s: DriftSighting) => void;
   /** The watch is up (a LIST answered) or down (an error; a reason when it cannot be watched at all). */
   state: (up: boolean, why?: string) => void;
+}
+
+/** What a judged watch keeps of an object's last sighting. */
+export type Judged = Pick<ObjectMeta, 'annotations'>;
+
+/**
+ * What is kept of each object seen: its resourceVersion, and only what the next sighting is
+ * compared with (a drift signature, or the annotations a judge reads). Not the metadata itself:
+ * at 1,000 namespaces the managedFields of every object would be a large share of the heap.
+ */
+interface Seen {
+  rv: string | undefined;
+  sig?: Signature;
+  judged?: Judged;
 }
 
 /**
@@ -47,7 +61,7 @@ const timeoutSeconds = () => 1800 + Math.floor(Math.random() * 1800);
 export class KindWatch {
   /** Names of the objects the applied set holds: only they can drift. */
   private desired = new Set<string>();
-  private readonly seen = new Map<string, { rv: string | undefined; sig: Signature; meta: ObjectMeta }>();
+  private readonly seen = new Map<string, Seen>();
   private rv: string | undefined;
   /** LISTs and WATCHes sent, and 410s met (each answered by a LIST). */
   readonly counts = { lists: 0, watches: 0, expired: 0 };
@@ -144,14 +158,17 @@ export class KindWatch {
 
   private observe(meta: ObjectMeta): void {
     const name = meta.name ?? '';
-    const sig = signature(meta);
     const before = this.seen.get(name);
-    this.seen.set(name, { rv: meta.resourceVersion, sig, meta });
-    if (before?.rv === meta.resourceVersion || !this.desired.has(name)) return;
+    const rv = meta.resourceVersion;
     if (this.o.judge) {
-      if (this.o.judge(before?.meta, meta)) this.report({ name, by: 'suspend or resume' });
+      this.seen.set(name, { rv, judged: { ...(meta.annotations ? { annotations: meta.annotations } : {}) } });
+      if (before?.rv === rv || !this.desired.has(name)) return;
+      if (this.o.judge(before?.judged, meta)) this.report({ name, by: 'suspend or resume' });
       return;
     }
+    const sig = signature(meta);
+    this.seen.set(name, { rv, sig });
+    if (before?.rv === rv || !this.desired.has(name)) return;
     // First sighting of a desired object (the first LIST, or an ADDED): another writer's entry is drift.
     const drift = before ? isDrift(before.sig, sig) : sig.writers.length > 0;
     if (drift) this.report({ name, by: sig.writers.at(-1) });

@@ -103,16 +103,22 @@ export class DriftWatcher {
 
   /** Every applied kind of `ns` is watched now: no periodic check is needed there. */
   watching(ns: string): boolean {
-    const kinds = this.watches.get(ns);
     // A watch still starting counts: falling back to a check every poll while thousands of watches
     // open (after a restart) would add LISTs exactly when the apiserver is busiest.
-    return !!kinds && [...kinds.values()].every((w) => w.state !== 'down');
+    return this.every(ns, (w) => w.state !== 'down');
   }
 
   /** Every applied kind of `ns` has its watch open. */
   open(ns: string): boolean {
+    return this.every(ns, (w) => w.state === 'up');
+  }
+
+  /** Asked of every namespace at every poll: no array is made for it. */
+  private every(ns: string, ok: (w: Watched) => boolean): boolean {
     const kinds = this.watches.get(ns);
-    return !!kinds && [...kinds.values()].every((w) => w.state === 'up');
+    if (!kinds) return false;
+    for (const w of kinds.values()) if (!ok(w)) return false;
+    return true;
   }
 
   /** The drift seen in `ns` since the last call. */
