@@ -247,10 +247,16 @@ function counted(line: string, all: boolean): boolean {
   return !theirs;
 }
 
+/** A `Vm…:` line of /proc/PID/status, in KiB. */
+const procKiB = (status: string, key: string) =>
+  Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+
 /** A `run` process of this project (dist/cli/index.js) and what can be read of it while it runs. */
 export interface RunningOperator {
   port: number;
   pid: number;
+  /** RSS (KiB) from /proc: nothing is asked of the process. */
+  rss(): Promise<number>;
   /** RSS and peak (KiB), CPU (s), git calls, and the V8 heap used / total and external memory (KiB). */
   sample(): Promise<{
     rss: number;
@@ -291,6 +297,7 @@ export async function runningOperator(
     env,
     stdio: ['ignore', logTo, 'inherit'],
   });
+  const procStatus = () => readFile(`/proc/${child.pid}/status`, 'utf8');
   const metric = async (name: string) => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -308,9 +315,10 @@ export async function runningOperator(
   return {
     port,
     pid: child.pid as number,
+    rss: async () => procKiB(await procStatus(), 'VmRSS'),
     async sample() {
-      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+      const status = await procStatus();
+      const kb = (k: string) => procKiB(status, k);
       const stat = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
       return {
         rss: kb('VmRSS'),

@@ -231,8 +231,7 @@ async function rssEvery(op: RunningOperator, everyS: number, forS: number): Prom
   const out: number[] = [];
   for (let t = 0; t < forS; t += everyS) {
     await sleep(everyS * 1000);
-    const status = await readFile(`/proc/${op.pid}/status`, 'utf8');
-    out.push(Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0));
+    out.push(await op.rss());
   }
   return out;
 }

@@ -80,14 +80,19 @@ export class DriftWatcher {
       kind: 'Version',
       judge: (before, now) =>
         !!before && before.annotations?.[suspendAnnotation] !== now.annotations?.[suspendAnnotation],
-      drifted: (s) => {
-        this.pending.set(ns, [...(this.pending.get(ns) ?? []), s]);
-        this.drifted(ns);
-      },
+      drifted: this.sighted(ns),
       state: () => {},
     });
     watch.want([ns]);
     this.versions.set(ns, watch);
+  }
+
+  /** What every watch of `ns` does with a sighting: kept until taken, and the operator told. */
+  private sighted(ns: string): (s: DriftSighting) => void {
+    return (s) => {
+      this.pending.set(ns, [...(this.pending.get(ns) ?? []), s]);
+      this.drifted(ns);
+    };
   }
 
   /** Stops watching `ns` (it is no longer this replica's, or the operator stops). */
@@ -149,10 +154,7 @@ export class DriftWatcher {
         client: this.client,
         collection,
         kind: ref.kind,
-        drifted: (s) => {
-          this.pending.set(ns, [...(this.pending.get(ns) ?? []), s]);
-          this.drifted(ns);
-        },
+        drifted: this.sighted(ns),
         state: (up, why) => {
           // Said once per cause: the namespace falls back to a drift check every poll meanwhile.
           if (why && why !== w.why)
