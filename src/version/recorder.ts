@@ -366,7 +366,7 @@ export class Recorder {
    */
   async jobsRan(jobs: ReadonlyMap<string, string>, completed: readonly string[]): Promise<void> {
     const ran = completed.flatMap((n) => jobs.get(n) ?? []);
-    if (ran.length === 0) return;
+    // Also when none completed now: a Job git dropped loses its entry, so git adding it back runs it.
     const name = (e: string) => e.slice(0, e.lastIndexOf('@'));
     const fresh = new Set(completed);
     const old = this.status?.ranJobs ?? [];

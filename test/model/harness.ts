@@ -13,6 +13,7 @@ import {
   checkVersion,
   expectations,
   handmadeProblems,
+  latestOwed,
   meaningAt,
   objectMismatches,
   type Suspension,
@@ -472,8 +473,7 @@ export class Real {
 
   /** I1 now: the set the cluster must hold (at quiescence the latest valid one seen), hand-made objects. */
   private objectProblems(ctx: Ctx, v: VersionView | undefined, live: LiveObject[]): string[] {
-    const valid = ctx.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid');
-    const target = ctx.final ? (valid.at(-1)?.sha7 ?? v?.applied) : v?.applied;
+    const target = ctx.final ? (latestOwed(ctx)?.sha7 ?? v?.applied) : v?.applied;
     // The post phase runs once the head's rollout is healthy.
     const tm = target ? meaningAt(ctx, target) : undefined;
     const postRan =
@@ -573,7 +573,7 @@ export class Real {
           !keys.has(`${CLUSTER}/${ns}/${d}/${e.sha7}.failed`),
       ),
     );
-    const latest = o.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid').at(-1)?.sha7;
+    const latest = latestOwed(ctx)?.sha7;
     const v = await readVersion(this.w.stack.cp, ns).catch(() => undefined);
     const pending = v?.status?.pending?.length ?? 0;
     // Every workload can be healthy at the latest sha: deployed must get there (also after a

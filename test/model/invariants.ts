@@ -173,7 +173,7 @@ export function expectations(ctx: Ctx): Expect[] {
             first.since,
             counted.some((x) => x.required),
           )
-        : failedDeps(ctx, m, counted, later);
+        : failedDeps(ctx, m, counted, { later, held: counted.length < indexes.length });
     out.push({ sha7, firstSeen: first.since, index, meaning: m, deps, later });
   }
   return out;
@@ -238,14 +238,21 @@ const failReason: Record<Exclude<NsMeaning['status'], 'valid'>, Reason> = {
  * applied set, i.e. the valid shas seen before it back to one known to have been applied (a seen
  * sha may have been superseded before its apply).
  */
-function failedDeps(ctx: Ctx, m: NsMeaning, sightings: Sighting[], later: string[]): Map<string, DepExpect> {
+/** `held`: seen before while suspended and overwritten (Superseded then; a force-push back repeats nothing). */
+function failedDeps(
+  ctx: Ctx,
+  m: NsMeaning,
+  sightings: Sighting[],
+  { later, held }: { later: string[]; held: boolean },
+): Map<string, DepExpect> {
   const deps = new Map<string, DepExpect>();
   const reason = failReason[m.status as Exclude<NsMeaning['status'], 'valid'>];
   const bound = m.status === 'prefail' ? PRE_FAILURE_BOUND_MS : FAILURE_BOUND_MS;
   // A newer head during the pre phase stops the pass: when another head is applied, a Deployment
   // of the same spec rides on its rollout (success, or RolloutTimeout where unschedulable), the
   // others are Superseded.
-  const overtaken = (m.status === 'prefail' && later.length > 0) || sightings.some((x) => x.overtakable);
+  const overtaken =
+    (m.status === 'prefail' && later.length > 0) || sightings.some((x) => x.overtakable) || held;
   const reasons = (d: string) => {
     const r = new Set<Reason>(overtaken ? [reason, 'Superseded'] : [reason]);
     if (overtaken && m.status === 'prefail' && m.deployments[d]?.schedulable === false)
@@ -634,10 +641,23 @@ function checkDeployed(ctx: Ctx, deployed: string, report: Report): void {
   }
 }
 
+/**
+ * The set the namespace must end at: the latest valid sha seen that is owed an apply of its own. A
+ * sha held while suspended, or the head at a resume overwritten at once, is not (unless it was
+ * applied): when only refused heads follow it, the set before it stays.
+ */
+export function latestOwed(ctx: Ctx): Seen | undefined {
+  const owed = (s: Seen, i: number) => {
+    const sighting = sightingOf(ctx, i);
+    return ctx.appliedKnown.has(s.sha7) || (!!sighting && !sighting.overtakable);
+  };
+  return ctx.seen.filter((s, i) => meaningAt(ctx, s.sha7)?.status === 'valid' && owed(s, i)).at(-1);
+}
+
 /** I3 at quiescence: applied is the latest valid sha seen; deployed as far as it can be. */
 function checkVersionFinal(ctx: Ctx, v: VersionView, report: Report): void {
   const ns = ctx.ns;
-  const latest = ctx.seen.filter((s) => meaningAt(ctx, s.sha7)?.status === 'valid').at(-1);
+  const latest = latestOwed(ctx);
   if (!latest) return;
   if (v.applied !== latest.sha7) {
     report(
